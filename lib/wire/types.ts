@@ -41,3 +41,33 @@ export interface AuthKeys {
  * - 'classic': `>>>` text with inner `auth` and a trailing NUL (cluster-glue ≤ 1.0.9).
  */
 export type WireFormat = 'netstring+auth' | 'netstring' | 'classic';
+
+/** Outcome of checking a received packet's signature (the `hbd decode` verdicts). */
+export type AuthVerdict =
+  | { readonly verdict: 'ok'; readonly index: number; readonly method: AuthMethod }
+  | { readonly verdict: 'bad-signature'; readonly index: number; readonly method: AuthMethod }
+  | { readonly verdict: 'unknown-key-index'; readonly index: number }
+  | { readonly verdict: 'unsigned' }
+  | { readonly verdict: 'unverified' };
+
+/**
+ * Why a packet could not be decoded. Both codecs use exactly these codes, so that the
+ * shared vectors and the differential tests can compare them.
+ */
+export type DecodeErrorCode =
+  | 'empty' // zero-length datagram
+  | 'bad-magic' // neither ">>>\n" nor "###\n" at the start
+  | 'bad-field' // a field without '=' or with an empty name, or stray bytes between fields
+  | 'bad-type' // "(d)" prefix missing, not one digit, or a digit heartbeat rejects
+  | 'bad-netstring' // length not decimal, too long, or missing its ',' terminator
+  | 'bad-base64' // a binary/compressed field whose classic text is not canonical base64
+  | 'bad-trailer' // netstring auth trailer present but not "<len>:<n> <token>,"
+  | 'truncated' // the packet ends before the end marker
+  | 'too-large' // over heartbeat's MAXMSG (256 KiB)
+  | 'too-deep'; // nested structs beyond heartbeat's 16 depth levels
+
+export interface DecodeResult {
+  readonly format: 'classic' | 'netstring';
+  readonly message: Message;
+  readonly auth: AuthVerdict;
+}
