@@ -1,0 +1,207 @@
+// Per-peer liveness, as a pure state machine driven with an explicit monotonic clock (ms).
+// The reference for both transports: the TS transport runs this class, the native engine runs
+// its C++ twin (native/liveness.cc), and test/liveness.test.ts drives both through the same cases.
+//
+// Semantics follow heartbeat (spec §7.3–§7.5) with three deliberate differences:
+// - deaths fire at the deadline itself (heartbeat polls every 250 ms);
+// - a status that does not advance the peer's (generation, seq) never refreshes liveness, even after
+//   the peer was declared dead (heartbeat forgets the seq on death and accepts replays, §13 W4);
+// - after the transport itself stalled, no peer is declared dead until fresh packets had a chance to
+//   arrive (memberlist's "awareness"): a stalled node must not blame others for its own stall.
+import type { LivenessEvent } from './types';
+
+export interface LivenessConfig {
+  readonly localNode: string;
+  readonly nodes: readonly string[];
+  readonly keepaliveMs: number;
+  readonly deadtimeMs: number;
+  readonly warntimeMs: number;
+  readonly initdeadMs: number;
+}
+
+export interface StatusInput {
+  readonly node: string;
+  readonly link: string;
+  readonly generation: number;
+  readonly seq: number;
+  readonly status: string;
+  /** The peer's advertised deadtime (`dt`), ms. */
+  readonly dtMs: number;
+}
+
+export interface StatusOutcome {
+  /** False for replays, duplicates and old packets: the caller must not deliver them. */
+  readonly accepted: boolean;
+  readonly events: LivenessEvent[];
+}
+
+type PeerState = 'init' | 'up' | 'dead';
+
+interface Link {
+  up: boolean;
+  lastSeen: number;
+}
+
+interface Peer {
+  state: PeerState;
+  generation: number; // -1: none seen yet
+  lastSeq: number; // last accepted status seq in `generation`; -1: none
+  lastStatus: number; // mono ms of the last accepted status (start time before any)
+  heardAny: boolean;
+  dtMs: number;
+  readonly links: Map<string, Link>;
+}
+
+/** How late a transport's own wake-up must be to count as a stall. */
+export function stallThresholdMs(keepaliveMs: number): number {
+  return Math.max(5, keepaliveMs / 2);
+}
+
+export class Liveness {
+  private readonly peers = new Map<string, Peer>();
+  private readonly ownLinks = new Map<string, boolean>();
+  private commUp = false;
+  private graceUntil = -Infinity;
+
+  constructor(
+    private readonly cfg: LivenessConfig,
+    startMono: number,
+  ) {
+    for (const node of cfg.nodes) {
+      if (node === cfg.localNode) continue;
+      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, links: new Map() });
+    }
+  }
+
+  isPeer(node: string): boolean {
+    return this.peers.has(node);
+  }
+
+  state(node: string): PeerState | undefined {
+    return this.peers.get(node)?.state;
+  }
+
+  /** After comm-up, peers time out after the deadtime they advertise instead of initdead. */
+  setCommUp(): void {
+    this.commUp = true;
+  }
+
+  /** A status message from `s.node`, already authenticated, received at `now`. */
+  status(now: number, s: StatusInput): StatusOutcome {
+    const events: LivenessEvent[] = [];
+    if (s.node === this.cfg.localNode) {
+      this.ownLink(s.link, events);
+      return { accepted: false, events };
+    }
+    const p = this.peers.get(s.node);
+    if (!p) return { accepted: false, events };
+    const oldGeneration = p.generation;
+    if (!this.checkGeneration(p, s.node, s.generation, events)) return { accepted: false, events };
+    if (s.seq <= p.lastSeq) {
+      // The same seq again is a duplicate from another medium: it still proves the link.
+      if (s.seq === p.lastSeq) this.touchLink(now, p, s.node, s.link, events);
+      return { accepted: false, events };
+    }
+    const wasHeard = p.heardAny;
+    const gap = now - p.lastStatus;
+    if (p.state === 'up' && wasHeard && gap > this.cfg.warntimeMs) {
+      events.push({ type: 'peer-late', node: s.node, link: s.link, gapMs: gap });
+    }
+    if (p.state !== 'up') {
+      const returned = p.state === 'dead' && p.lastSeq >= 0;
+      const restarted = oldGeneration >= 0 && s.generation > oldGeneration;
+      events.push({ type: 'peer-up', node: s.node, link: s.link, status: s.status, generation: s.generation, restarted, returned });
+      p.state = 'up';
+    }
+    p.lastStatus = now;
+    p.lastSeq = s.seq;
+    p.heardAny = true;
+    if (s.dtMs > 0) p.dtMs = s.dtMs;
+    this.touchLink(now, p, s.node, s.link, events);
+    return { accepted: true, events };
+  }
+
+  /** Any other authenticated packet from `node`: proves the link, never the node (spec §7.3). */
+  packet(now: number, node: string, link: string, generation: number): StatusOutcome {
+    const events: LivenessEvent[] = [];
+    if (node === this.cfg.localNode) {
+      this.ownLink(link, events);
+      return { accepted: false, events };
+    }
+    const p = this.peers.get(node);
+    if (!p) return { accepted: false, events };
+    if (!this.checkGeneration(p, node, generation, events)) return { accepted: false, events };
+    this.touchLink(now, p, node, link, events);
+    return { accepted: true, events };
+  }
+
+  /** The transport woke `lateMs` late: give peers time to be heard before judging them. */
+  stalled(now: number, lateMs: number): LivenessEvent[] {
+    this.graceUntil = Math.max(this.graceUntil, now + 2 * this.cfg.keepaliveMs + stallThresholdMs(this.cfg.keepaliveMs));
+    return [{ type: 'own-stall', lateMs }];
+  }
+
+  /** Deaths and link timeouts due at `now`. */
+  tick(now: number): LivenessEvent[] {
+    const events: LivenessEvent[] = [];
+    if (now < this.graceUntil) return events;
+    for (const [node, p] of this.peers) {
+      const timeout = this.timeout(p);
+      if (p.state !== 'dead' && now >= p.lastStatus + timeout) {
+        p.state = 'dead';
+        events.push({ type: 'peer-dead', node, silentMs: now - p.lastStatus, timeoutMs: timeout });
+      }
+      for (const [link, l] of p.links) {
+        if (l.up && now >= l.lastSeen + timeout) {
+          l.up = false;
+          events.push({ type: 'link-dead', node, link });
+        }
+      }
+    }
+    return events;
+  }
+
+  /** When `tick` next has something to do (Infinity: nothing pending). */
+  nextDeadline(): number {
+    let next = Infinity;
+    for (const p of this.peers.values()) {
+      const timeout = this.timeout(p);
+      if (p.state !== 'dead') next = Math.min(next, p.lastStatus + timeout);
+      for (const l of p.links.values()) if (l.up) next = Math.min(next, l.lastSeen + timeout);
+    }
+    return next === Infinity ? next : Math.max(next, this.graceUntil);
+  }
+
+  private timeout(p: Peer): number {
+    return this.commUp ? p.dtMs : this.cfg.initdeadMs;
+  }
+
+  private checkGeneration(p: Peer, node: string, generation: number, events: LivenessEvent[]): boolean {
+    if (p.generation >= 0 && generation < p.generation) {
+      events.push({ type: 'replay', node, generation, currentGeneration: p.generation });
+      return false;
+    }
+    if (generation > p.generation) {
+      if (p.generation >= 0) events.push({ type: 'peer-restart', node, oldGeneration: p.generation, generation });
+      p.generation = generation;
+      p.lastSeq = -1;
+    }
+    return true;
+  }
+
+  private touchLink(now: number, p: Peer, node: string, link: string, events: LivenessEvent[]): void {
+    let l = p.links.get(link);
+    if (!l) p.links.set(link, (l = { up: false, lastSeen: now }));
+    l.lastSeen = now;
+    if (!l.up) {
+      l.up = true;
+      events.push({ type: 'link-up', node, link });
+    }
+  }
+
+  private ownLink(link: string, events: LivenessEvent[]): void {
+    if (this.ownLinks.get(link)) return;
+    this.ownLinks.set(link, true);
+    events.push({ type: 'link-up', node: this.cfg.localNode, link });
+  }
+}

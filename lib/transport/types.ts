@@ -1,0 +1,97 @@
+// The seam between the packet core and the rest of hbd. Two implementations: the native engine
+// (native/, its own thread) and the pure-TypeScript fallback (lib/transport/udp.ts). Both send
+// the same bytes, keep the same per-peer liveness (lib/transport/liveness.ts is the reference,
+// native/liveness.cc its C++ twin) and report the same events.
+import type { AuthKeys, Message, WireFormat } from '../wire/types';
+
+/** Every event carries the transport's own clock: CLOCK_MONOTONIC and wall time, both in ms. */
+export interface EventTime {
+  readonly mono: number;
+  readonly wall: number;
+}
+
+export type LivenessEvent =
+  /** First accepted status from a node that was init or dead, or after a restart. */
+  | { readonly type: 'peer-up'; readonly node: string; readonly link: string; readonly status: string; readonly generation: number; readonly restarted: boolean; readonly returned: boolean }
+  /** A status arrived later than warntime after the previous one. */
+  | { readonly type: 'peer-late'; readonly node: string; readonly link: string; readonly gapMs: number }
+  /** No status for the node's deadtime: fired at the deadline itself. */
+  | { readonly type: 'peer-dead'; readonly node: string; readonly silentMs: number; readonly timeoutMs: number }
+  /** A status with a higher generation: the peer restarted. */
+  | { readonly type: 'peer-restart'; readonly node: string; readonly oldGeneration: number; readonly generation: number }
+  /** A packet with an older generation than the peer's current one (heartbeat: "attempted replay attack"). */
+  | { readonly type: 'replay'; readonly node: string; readonly generation: number; readonly currentGeneration: number }
+  | { readonly type: 'link-up'; readonly node: string; readonly link: string }
+  | { readonly type: 'link-dead'; readonly node: string; readonly link: string }
+  /** The transport itself woke late (CPU starvation, VM pause): deadlines were extended. */
+  | { readonly type: 'own-stall'; readonly lateMs: number };
+
+export type TransportEvent = EventTime &
+  (
+    | LivenessEvent
+    /** Every accepted status, for sequence tracking and status changes in lib/membership. */
+    | { readonly type: 'status'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number; readonly generation: number }
+    /** Every accepted non-status message, addressed to us or not (membership tracks all seqs). */
+    | { readonly type: 'message'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number | null; readonly generation: number; readonly forUs: boolean }
+    /** A packet that failed decoding or authentication, or came from a node not in ha.cf. */
+    | { readonly type: 'auth-fail'; readonly link: string; readonly source: string; readonly reason: string; readonly node: string | null }
+    /** JS did not check in for the stall limit: the transport stopped sending heartbeats. */
+    | { readonly type: 'stall-stop'; readonly silentMs: number }
+    /** A medium failed or was reopened (interface vanished and returned). */
+    | { readonly type: 'media-error'; readonly link: string; readonly syscall: string; readonly errno: string; readonly message: string }
+    | { readonly type: 'media-reopened'; readonly link: string; readonly ifindex: number }
+  );
+
+export type Medium =
+  | { readonly kind: 'bcast'; readonly iface: string }
+  | { readonly kind: 'mcast'; readonly iface: string; readonly group: string; readonly port: number; readonly ttl: number; readonly loop: boolean }
+  | { readonly kind: 'ucast'; readonly iface: string; readonly peer: string };
+
+/** Everything a transport needs, resolved from the configuration and the state directory. */
+export interface TransportOptions {
+  readonly localNode: string;
+  /** Normal nodes in ha.cf order, the local node included. */
+  readonly nodes: readonly string[];
+  readonly media: readonly Medium[];
+  readonly udpPort: number;
+  readonly keepaliveMs: number;
+  readonly deadtimeMs: number;
+  readonly warntimeMs: number;
+  readonly initdeadMs: number;
+  /** JS may be unresponsive this long before the transport stops beating. */
+  readonly stallLimitMs: number;
+  readonly authKeys: AuthKeys;
+  readonly wireFormat: WireFormat;
+  readonly uuid: Buffer;
+  readonly generation: number;
+  /** First sequence number to use (heartbeat's counter starts at 1 every process start). */
+  readonly firstSeq: number;
+  /** `ttl` field: hopfudge + number of configured nodes. */
+  readonly ttl: number;
+  readonly realtime: boolean;
+  readonly rtprio: number | null;
+}
+
+export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | 'not-found';
+
+export interface Transport {
+  readonly kind: 'native' | 'ts';
+  /** Opens every medium and starts beating with `st=up`. Rejects with the failing medium, syscall and errno. */
+  start(onEvent: (e: TransportEvent) => void): Promise<void>;
+  /** Changes `st` and sends a status at once (heartbeat does so on every local change). */
+  setStatus(status: 'up' | 'active'): void;
+  /** Extra ms added to the advertised `dt` (heartbeat: +2000 for the first 5 s after start). */
+  setDeadtimeBump(extraMs: number): void;
+  /** Before comm-up every peer times out after initdead; after it, after the `dt` it advertises. */
+  setCommUp(): void;
+  /** Whether status carries `protocol=1` (flow control, spec §7.7). */
+  setFlowControl(on: boolean): void;
+  /** Adds the control fields, signs and sends on every medium. Returns the seq given, or null (NS_ types). */
+  send(message: Message): number | null;
+  /** Re-sends a message we sent earlier (identical bytes) from the 500-message history. */
+  retransmit(seq: number): RetransmitResult;
+  /** JS is alive; see TransportOptions.stallLimitMs. */
+  checkIn(): void;
+  /** Sends nothing more, closes every socket. */
+  stop(): Promise<void>;
+}

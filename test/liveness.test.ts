@@ -1,0 +1,144 @@
+// One suite for both liveness trackers: the TS reference and (when the addon exposes it) the
+// native engine's C++ twin. Driven with a fake monotonic clock: no sleeping.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Liveness, type LivenessConfig, type StatusInput, type StatusOutcome } from '../lib/transport/liveness';
+import type { LivenessEvent } from '../lib/transport/types';
+
+export interface Tracker {
+  status(now: number, s: StatusInput): StatusOutcome;
+  packet(now: number, node: string, link: string, generation: number): StatusOutcome;
+  tick(now: number): LivenessEvent[];
+  nextDeadline(): number;
+  setCommUp(): void;
+  stalled(now: number, lateMs: number): LivenessEvent[];
+}
+
+export type TrackerFactory = (cfg: LivenessConfig, start: number) => Tracker;
+
+const cfg: LivenessConfig = { localNode: 'n1', nodes: ['n1', 'n2', 'n3'], keepaliveMs: 10, deadtimeMs: 50, warntimeMs: 25, initdeadMs: 120 };
+
+const pair: LivenessConfig = { ...cfg, nodes: ['n1', 'n2'] };
+
+const st = (node: string, seq: number, extra: Partial<StatusInput> = {}): StatusInput => ({ node, link: 'eth0', generation: 5, seq, status: 'active', dtMs: 50, ...extra });
+
+const types = (events: LivenessEvent[]) => events.map((e) => e.type);
+
+export function livenessSuite(name: string, make: TrackerFactory): void {
+  test(`${name}: first status brings the peer and its link up`, () => {
+    const t = make(cfg, 0);
+    const r = t.status(3, st('n2', 1));
+    assert.equal(r.accepted, true);
+    assert.deepEqual(r.events, [
+      { type: 'peer-up', node: 'n2', link: 'eth0', status: 'active', generation: 5, restarted: false, returned: false },
+      { type: 'link-up', node: 'n2', link: 'eth0' },
+    ]);
+  });
+
+  test(`${name}: a peer is declared dead exactly at its advertised deadtime after comm-up`, () => {
+    const t = make(cfg, 0);
+    t.status(1, st('n2', 1, { dtMs: 70 }));
+    t.status(1, st('n3', 1));
+    t.setCommUp();
+    t.status(10, st('n2', 2, { dtMs: 70 }));
+    t.status(10, st('n3', 2));
+    assert.equal(t.nextDeadline(), 60);
+    assert.deepEqual(t.tick(59.999), []);
+    assert.deepEqual(t.tick(60), [
+      { type: 'peer-dead', node: 'n3', silentMs: 50, timeoutMs: 50 },
+      { type: 'link-dead', node: 'n3', link: 'eth0' },
+    ]);
+    assert.equal(t.nextDeadline(), 80);
+    assert.deepEqual(types(t.tick(80)), ['peer-dead', 'link-dead']);
+    assert.equal(t.nextDeadline(), Infinity);
+  });
+
+  test(`${name}: before comm-up, unheard peers die after initdead`, () => {
+    const t = make(cfg, 100);
+    assert.equal(t.nextDeadline(), 220);
+    assert.deepEqual(t.tick(219), []);
+    assert.deepEqual(t.tick(220), [
+      { type: 'peer-dead', node: 'n2', silentMs: 120, timeoutMs: 120 },
+      { type: 'peer-dead', node: 'n3', silentMs: 120, timeoutMs: 120 },
+    ]);
+  });
+
+  test(`${name}: late heartbeat is reported with the measured gap`, () => {
+    const t = make(cfg, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    const r = t.status(30, st('n2', 2));
+    assert.deepEqual(r.events, [{ type: 'peer-late', node: 'n2', link: 'eth0', gapMs: 30 }]);
+    assert.deepEqual(t.status(40, st('n2', 3)).events, []);
+  });
+
+  test(`${name}: duplicates from a second medium prove that link but not the node`, () => {
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    const dup = t.status(1, st('n2', 1, { link: 'eth1' }));
+    assert.equal(dup.accepted, false);
+    assert.deepEqual(dup.events, [{ type: 'link-up', node: 'n2', link: 'eth1' }]);
+    // Only eth1 keeps hearing n2: eth0 dies, the node lives.
+    t.status(20, st('n2', 2, { link: 'eth1' }));
+    t.status(40, st('n2', 3, { link: 'eth1' }));
+    assert.deepEqual(t.tick(50), [{ type: 'link-dead', node: 'n2', link: 'eth0' }]);
+    assert.equal(t.nextDeadline(), 90);
+  });
+
+  test(`${name}: replays are refused, also after the peer was declared dead`, () => {
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 7));
+    assert.deepEqual(types(t.tick(50)), ['peer-dead', 'link-dead']);
+    // A captured older packet of the same generation must not bring it back (heartbeat would).
+    const replay = t.status(60, st('n2', 6));
+    assert.equal(replay.accepted, false);
+    assert.deepEqual(replay.events, []);
+    const older = t.status(61, st('n2', 99, { generation: 4 }));
+    assert.deepEqual(older.events, [{ type: 'replay', node: 'n2', generation: 4, currentGeneration: 5 }]);
+    // The genuine node returning after a partition: same generation, newer seq.
+    const back = t.status(70, st('n2', 8));
+    assert.equal(back.accepted, true);
+    assert.deepEqual(back.events[0], { type: 'peer-up', node: 'n2', link: 'eth0', status: 'active', generation: 5, restarted: false, returned: true });
+  });
+
+  test(`${name}: a restart (higher generation) resets the sequence`, () => {
+    const t = make(pair, 0);
+    t.status(0, st('n2', 500));
+    const r = t.status(5, st('n2', 1, { generation: 6, status: 'up' }));
+    assert.equal(r.accepted, true);
+    assert.deepEqual(r.events, [{ type: 'peer-restart', node: 'n2', oldGeneration: 5, generation: 6 }]);
+    t.setCommUp();
+    assert.deepEqual(types(t.tick(55)), ['peer-dead', 'link-dead']);
+    const again = t.status(60, st('n2', 1, { generation: 7 }));
+    assert.deepEqual(again.events[0], { type: 'peer-restart', node: 'n2', oldGeneration: 6, generation: 7 });
+    assert.deepEqual(again.events[1], { type: 'peer-up', node: 'n2', link: 'eth0', status: 'active', generation: 7, restarted: true, returned: false });
+  });
+
+  test(`${name}: non-status packets prove links only; own packets bring own links up once`, () => {
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    assert.deepEqual(t.packet(10, 'n2', 'eth1', 5).events, [{ type: 'link-up', node: 'n2', link: 'eth1' }]);
+    assert.deepEqual(types(t.tick(50)), ['peer-dead', 'link-dead']);
+    assert.deepEqual(t.status(1, st('n1', 1)).events, [{ type: 'link-up', node: 'n1', link: 'eth0' }]);
+    assert.deepEqual(t.status(2, st('n1', 2)).events, []);
+    assert.deepEqual(t.packet(3, 'stranger', 'eth0', 1), { accepted: false, events: [] });
+  });
+
+  test(`${name}: after an own stall nobody dies until fresh packets could arrive`, () => {
+    const t = make(cfg, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    t.status(0, st('n3', 1));
+    assert.deepEqual(t.stalled(200, 190), [{ type: 'own-stall', lateMs: 190 }]);
+    assert.deepEqual(t.tick(200), []);
+    assert.equal(t.nextDeadline(), 225); // 2 keepalives + the stall threshold
+    t.status(201, st('n2', 2)); // queued packets drained after the stall
+    assert.deepEqual(t.tick(225).map((e) => ('node' in e ? `${e.type}:${e.node}` : e.type)), ['peer-dead:n3', 'link-dead:n3']);
+  });
+}
+
+livenessSuite('ts', (c, start) => new Liveness(c, start));
