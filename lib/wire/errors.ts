@@ -15,3 +15,17 @@ export class DecodeError extends Error {
     this.offset = offset;
   }
 }
+
+/**
+ * A message the chosen wire format cannot carry faithfully (e.g. a classic string containing
+ * NUL, an empty name, a message over MAXMSG). `path` names the field, e.g. "info" or "cib.x".
+ */
+export class EncodeError extends Error {
+  readonly path: string;
+
+  constructor(path: string, detail: string) {
+    super(path ? `cannot encode field ${path}: ${detail}` : `cannot encode message: ${detail}`);
+    this.name = 'EncodeError';
+    this.path = path;
+  }
+}
