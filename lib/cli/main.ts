@@ -1,13 +1,15 @@
 // `hbd` entry point: one commander program, one module per subcommand under lib/cli/.
 import { Command, CommanderError } from 'commander';
 
+import { register as registerCheck } from './check';
+import { register as registerDecode } from './decode';
 import { EXIT_USAGE } from './options';
 import { version } from '../version';
 
 type Register = (program: Command) => void;
 
 /** Every subcommand module exports `register`; the order here is the order in `--help`. */
-const subcommands: Register[] = [];
+const subcommands: Register[] = [registerCheck, registerDecode];
 
 export function buildProgram(): Command {
   const program = new Command('hbd')
