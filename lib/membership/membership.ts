@@ -1,0 +1,524 @@
+// heartbeat's membership and reliable-delivery protocol (spec §7.2–§7.7) as a pure state machine:
+// transport events and timer ticks in, actions out; no I/O, an explicit monotonic clock and an
+// injected random source so that tests replay every scenario exactly.
+//
+// Liveness (deadlines, link timeouts, generation replay checks) is decided by the transport
+// (lib/transport/liveness.ts); this class keeps the node table those events describe, tracks every
+// peer's sequence numbers, asks for and serves retransmissions, sends ACKs and runs the comm-up
+// handshake. Log texts are heartbeat's (spec §12.3) unless a line says it is hbd's own.
+import type { Level } from '../log/levels';
+import type { RetransmitResult, TransportEvent } from '../transport/types';
+import { ackMessage, nakRexmitMessage, repnodesMessage, reqnodesMessage, rexmitMessage, type NakReason } from '../wire/builders';
+import { get, getDec, getHex } from '../wire/message';
+import type { Message } from '../wire/types';
+import { SeqTrack, type Removal } from './seqtrack';
+
+export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
+export type LinkStatus = 'up' | 'dead';
+/** init: waiting to hear every node; links-up: waiting for `repnodes`; up: comm_now_up() done. */
+export type CommState = 'init' | 'links-up' | 'up';
+
+export interface MembershipConfig {
+  readonly localNode: string;
+  /** Normal nodes in ha.cf order, the local node included. */
+  readonly nodes: readonly string[];
+  /** ha.cf `max_rexmit_delay`, ms. */
+  readonly maxRexmitDelayMs: number;
+  readonly keepaliveMs: number;
+  /** The local deadtime: a late heartbeat beyond it is CRIT (heartbeat 3.0.6). */
+  readonly deadtimeMs: number;
+}
+
+export type MembershipAction =
+  /** transport.send(message): control fields and signature are the transport's. */
+  | { readonly type: 'send'; readonly message: Message }
+  /** transport.retransmit(seq) for node `to`; feed the result to onRetransmitResult(). */
+  | { readonly type: 'retransmit'; readonly seq: number; readonly to: string }
+  | { readonly type: 'set-status'; readonly status: 'up' | 'active' }
+  | { readonly type: 'comm-up' }
+  | { readonly type: 'flow-control'; readonly on: boolean }
+  | { readonly type: 'deadtime-bump'; readonly extraMs: number }
+  /** A cluster message for the resource layer: addressed to us, accepted once, in arrival order. */
+  | { readonly type: 'deliver'; readonly from: string; readonly message: Message }
+  /** A peer's status changed (the local node's changes are the set-status actions). */
+  | { readonly type: 'node-status'; readonly node: string; readonly status: NodeStatus; readonly previous: NodeStatus }
+  | { readonly type: 'link-status'; readonly node: string; readonly link: string; readonly status: LinkStatus }
+  | { readonly type: 'log'; readonly level: Level; readonly text: string };
+
+export interface NodeSnapshot {
+  readonly name: string;
+  readonly local: boolean;
+  readonly status: NodeStatus;
+  readonly links: readonly { readonly name: string; readonly status: LinkStatus }[];
+  /** The peer's current generation (`hg`); null for the local node and before any packet. */
+  readonly generation: number | null;
+  /** The last of its seqs accepted in order; null when none since the last reset. */
+  readonly lastSeq: number | null;
+  /** How many of its seqs we are still asking for. */
+  readonly missing: number;
+  /** The highest of our seqs it acknowledged (0: none). */
+  readonly ackSeq: number;
+}
+
+export interface MembershipSnapshot {
+  readonly comm: CommState;
+  readonly flowControl: boolean;
+  readonly nodes: readonly NodeSnapshot[];
+}
+
+/** heartbeat: hb_add_deadtime(2000) at start, popped by a 5 s timer. */
+const START_DEADTIME_BUMP_MS = 2000;
+const START_BUMP_DURATION_MS = 5000;
+const REQNODES_INTERVAL_MS = 1000;
+/** ACK_MSG_DIV: an ACK every 10 seqs, at each peer's own random offset. */
+const ACK_DIV = 10;
+/** MAX_REXMIT_BATCH: the most retransmissions one NS_rexmit can cause. */
+const MAX_REXMIT_BATCH = 50;
+
+interface Peer {
+  readonly name: string;
+  status: NodeStatus;
+  /** heartbeat's anypacketsyet: any authenticated packet since start or since its death. */
+  heard: boolean;
+  readonly links: Map<string, LinkStatus>;
+  readonly track: SeqTrack;
+  /** Missing seq → when to send the next NS_rexmit for it (mono ms). */
+  readonly rexmit: Map<number, number>;
+  readonly ackTrigger: number;
+  ackSeq: number;
+}
+
+type Out = MembershipAction[];
+
+function log(out: Out, level: Level, text: string): void {
+  out.push({ type: 'log', level, text });
+}
+
+function validate(cfg: MembershipConfig): void {
+  const where = 'membership configuration';
+  if (new Set(cfg.nodes).size !== cfg.nodes.length) throw new Error(`${where}: node list ${cfg.nodes.join(', ')} names a node twice; list each ha.cf node once`);
+  if (!cfg.nodes.includes(cfg.localNode)) throw new Error(`${where}: the local node "${cfg.localNode}" is not among the configured nodes (${cfg.nodes.join(', ')}); add "node ${cfg.localNode}" to ha.cf`);
+  if (!Number.isInteger(cfg.maxRexmitDelayMs) || cfg.maxRexmitDelayMs <= 0) throw new Error(`${where}: max_rexmit_delay must be a positive integer (ms), got ${cfg.maxRexmitDelayMs}`);
+}
+
+export class Membership {
+  private readonly peers = new Map<string, Peer>();
+  private readonly localLinks = new Map<string, LinkStatus>();
+  private localStatus: NodeStatus = 'init';
+  private started = false;
+  private comm: CommState = 'init';
+  private flowControl = true;
+  private bumpEndsAt = Infinity;
+  /** The pending reqnodes repeat: config index of the peer asked, and when to ask again. */
+  private reqnodes: { readonly index: number; readonly at: number } | null = null;
+
+  constructor(
+    private readonly cfg: MembershipConfig,
+    // Nothing is timed before start(); `now` keeps the (cfg, now, random) seam of the state machines.
+    _now: number,
+    private readonly random: () => number,
+  ) {
+    validate(cfg);
+    for (const name of cfg.nodes) {
+      if (name === cfg.localNode) continue;
+      this.peers.set(name, { name, status: 'init', heard: false, links: new Map(), track: new SeqTrack(), rexmit: new Map(), ackTrigger: Math.min(ACK_DIV - 1, Math.floor(random() * ACK_DIV)), ackSeq: 0 });
+    }
+  }
+
+  /** The MCP starts: status `up` (with `protocol=1`), and a 2 s longer advertised deadtime for 5 s. */
+  start(now: number): MembershipAction[] {
+    if (this.started) throw new Error('Membership.start() called twice');
+    this.started = true;
+    this.bumpEndsAt = now + START_BUMP_DURATION_MS;
+    const out: Out = [
+      { type: 'flow-control', on: true },
+      { type: 'deadtime-bump', extraMs: START_DEADTIME_BUMP_MS },
+    ];
+    this.setLocalStatus('up', out);
+    this.checkCommUp(now, out);
+    return out;
+  }
+
+  onEvent(e: TransportEvent, now: number): MembershipAction[] {
+    const out: Out = [];
+    switch (e.type) {
+      case 'status': {
+        const p = this.peerFor(e.node, out);
+        if (p) this.onStatus(p, e.message, e.generation, e.seq, now, out);
+        break;
+      }
+      case 'message': {
+        const p = this.peerFor(e.node, out);
+        if (p) this.onMessage(p, e.message, e.generation, e.seq, e.forUs, now, out);
+        break;
+      }
+      case 'peer-up': {
+        const p = this.peerFor(e.node, out);
+        if (!p) break;
+        p.heard = true;
+        if (e.returned) {
+          log(out, 'CRIT', `Cluster node ${p.name} returning after partition.`);
+          log(out, 'WARN', 'Deadtime value may be too small.');
+        }
+        // A bad st is reported once, by the status event of the same packet.
+        if (e.status === 'up' || e.status === 'active') this.setPeerStatus(p, e.status, out);
+        break;
+      }
+      case 'peer-late': {
+        const gap = Math.round(e.gapMs);
+        if (gap > this.cfg.deadtimeMs) log(out, 'CRIT', `Late heartbeat: Node ${e.node}: interval ${gap} ms (> deadtime)`);
+        else log(out, 'WARN', `Late heartbeat: Node ${e.node}: interval ${gap} ms`);
+        break;
+      }
+      case 'peer-dead': {
+        const p = this.peerFor(e.node, out);
+        if (p) this.markDead(p, out);
+        break;
+      }
+      case 'peer-restart': {
+        const p = this.peerFor(e.node, out);
+        if (!p) break;
+        p.heard = true;
+        log(out, 'info', `Heartbeat restart on node ${p.name}`);
+        this.restartTracking(p, e.generation);
+        break;
+      }
+      case 'replay': {
+        const p = this.peerFor(e.node, out);
+        if (!p) break;
+        p.heard = true;
+        log(out, 'ERROR', `should_drop_message: attempted replay attack [${p.name}]? [gen = ${e.generation}, curgen = ${e.currentGeneration}]`);
+        break;
+      }
+      case 'link-up':
+      case 'link-dead':
+        this.setLink(e.node, e.link, e.type === 'link-up' ? 'up' : 'dead', out);
+        break;
+      case 'own-stall':
+        log(out, 'WARN', `hbd: this node itself ran ${Math.round(e.lateMs)} ms late (CPU starvation or VM pause?); no peer is declared dead until it could have been heard again`);
+        break;
+      case 'auth-fail':
+        if (e.node !== null && !this.cfg.nodes.includes(e.node)) {
+          log(out, 'ERROR', `process_status_message: bad node [${e.node}] in message`);
+        } else {
+          log(out, 'WARN', `string2msg_ll: node [${e.node ?? e.source}] failed authentication`);
+        }
+        log(out, 'debug', `hbd: packet from ${e.source} on ${e.link} dropped: ${e.reason}`);
+        break;
+      case 'stall-stop':
+      case 'media-error':
+      case 'media-reopened':
+        break; // the daemon's business: they change nothing in the node table
+    }
+    this.checkCommUp(now, out);
+    return out;
+  }
+
+  /** Timers due at `now`: rexmit requests, the reqnodes repeat, the end of the start-up deadtime bump. */
+  onTimer(now: number): MembershipAction[] {
+    const out: Out = [];
+    if (now >= this.bumpEndsAt) {
+      this.bumpEndsAt = Infinity;
+      out.push({ type: 'deadtime-bump', extraMs: 0 });
+    }
+    for (const p of this.peers.values()) {
+      const due = [...p.rexmit].filter(([, at]) => at <= now).map(([seq]) => seq);
+      for (const seq of due.sort((a, b) => a - b)) {
+        if (p.status !== 'up' && p.status !== 'active') {
+          p.rexmit.delete(seq); // heartbeat stops asking a node that is not alive
+          continue;
+        }
+        out.push({ type: 'send', message: rexmitMessage(p.name, seq, seq) });
+        p.rexmit.set(seq, now + this.cfg.maxRexmitDelayMs);
+      }
+    }
+    if (this.reqnodes && now >= this.reqnodes.at) this.sendReqnodes(this.reqnodes.index, now, out);
+    return out;
+  }
+
+  /** Absolute mono ms of the next timer, Infinity when none is pending. */
+  nextTimer(): number {
+    let next = Math.min(this.bumpEndsAt, this.reqnodes?.at ?? Infinity);
+    for (const p of this.peers.values()) for (const due of p.rexmit.values()) next = Math.min(next, due);
+    return next;
+  }
+
+  /**
+   * The transport's answer to a `retransmit` action. `highestSent` (the transport's highest seq)
+   * completes heartbeat's "too high" warning when the caller knows it.
+   */
+  onRetransmitResult(seq: number, to: string, result: RetransmitResult, _now: number, highestSent?: number): MembershipAction[] {
+    const nak = (reason: NakReason): MembershipAction[] => [
+      { type: 'log', level: 'ERROR', text: `Cannot rexmit pkt ${seq} for ${to}: ${reason}` },
+      { type: 'send', message: nakRexmitMessage(to, seq, reason) },
+    ];
+    switch (result) {
+      case 'sent':
+      case 'throttled':
+        return [];
+      case 'too-low':
+        return nak('seqno too low');
+      case 'not-found':
+        return nak('seqno not found');
+      case 'too-high':
+        return [
+          highestSent === undefined
+            ? { type: 'log', level: 'WARN', text: `Rexmit of seq ${seq} requested, beyond the highest seq sent.` }
+            : { type: 'log', level: 'WARN', text: `Rexmit of seq ${seq} requested. ${highestSent} is max.` },
+        ];
+    }
+  }
+
+  snapshot(): MembershipSnapshot {
+    const links = (m: ReadonlyMap<string, LinkStatus>) => [...m].map(([name, status]) => ({ name, status }));
+    const nodes = this.cfg.nodes.map((name): NodeSnapshot => {
+      const p = this.peers.get(name);
+      if (!p) return { name, local: true, status: this.localStatus, links: links(this.localLinks), generation: null, lastSeq: null, missing: 0, ackSeq: 0 };
+      const generation = p.track.generation;
+      return { name, local: false, status: p.status, links: links(p.links), generation: generation < 0 ? null : generation, lastSeq: p.track.lastSeq, missing: p.track.missingCount, ackSeq: p.ackSeq };
+    });
+    return { comm: this.comm, flowControl: this.flowControl, nodes };
+  }
+
+  // --- incoming packets ---------------------------------------------------------------------
+
+  /** The peer a packet or event names; null (and heartbeat's complaint) for unknown nodes. */
+  private peerFor(node: string, out: Out): Peer | null {
+    const p = this.peers.get(node);
+    if (!p && node !== this.cfg.localNode) log(out, 'ERROR', `process_status_message: bad node [${node}] in message`);
+    return p ?? null;
+  }
+
+  private onStatus(p: Peer, msg: Message, generation: number, seq: number, now: number, out: Out): void {
+    p.heard = true;
+    // Checked before the ACK below: a peer without flow control has no use for one.
+    if (this.flowControl && getDec(msg, 'protocol') === null) {
+      this.flowControl = false;
+      log(out, 'info', 'flow control disabled due to different version heartbeat');
+      out.push({ type: 'flow-control', on: false });
+      if (this.comm === 'links-up') this.commNowUp(out); // the reqnodes handshake is a flow-control feature
+    }
+    this.sequence(p, generation, seq, now, out);
+    // The transport accepts a status only when it is newer than the previous status, so its
+    // content applies even when other traffic of the peer overtook it.
+    this.applyStatusField(p, get(msg, 'st'), out);
+  }
+
+  private applyStatusField(p: Peer, st: string | undefined, out: Out): void {
+    if (st === 'up' || st === 'active') this.setPeerStatus(p, st, out);
+    else if (st === undefined) log(out, 'ERROR', 'HBDoMsg_T_STATUS: status update without st field');
+    else log(out, 'WARN', `hbd: status from node ${p.name} with st=${JSON.stringify(st)} ignored: heartbeat sends only up and active`);
+  }
+
+  private onMessage(p: Peer, msg: Message, generation: number, seq: number | null, forUs: boolean, now: number, out: Out): void {
+    p.heard = true;
+    const type = get(msg, 't');
+    if (type === undefined) {
+      log(out, 'ERROR', `process_clustermsg: message from ${p.name} without t field dropped`);
+      return;
+    }
+    if (type.startsWith('NS_')) {
+      this.onUnsequenced(p, type, msg, forUs, out);
+      return;
+    }
+    if (seq === null) {
+      log(out, 'ERROR', `process_clustermsg: ${type} from ${p.name} missing seqno`);
+      return;
+    }
+    if (!this.sequence(p, generation, seq, now, out) || !forUs) return;
+    switch (type) {
+      case 'reqnodes':
+        out.push({ type: 'send', message: repnodesMessage(p.name, this.cfg.nodes, []) });
+        break;
+      case 'repnodes':
+        this.onRepnodes(p, msg, out);
+        break;
+      case 'status':
+        break; // statuses arrive as 'status' events; never resource traffic
+      default:
+        out.push({ type: 'deliver', from: p.name, message: msg });
+    }
+  }
+
+  /** NS_ messages carry no seq (spec §5.2): no sequence processing. */
+  private onUnsequenced(p: Peer, type: string, msg: Message, forUs: boolean, out: Out): void {
+    switch (type) {
+      case 'NS_nak_rexmit': {
+        const seq = getHex(msg, 'firstseq');
+        if (seq === null || seq <= 0) {
+          log(out, 'ERROR', 'should_drop_message: bad nak seq number');
+          return;
+        }
+        if (forUs) log(out, 'ERROR', `Irretrievably lost packet: node ${p.name} seq ${seq}`);
+        // Whoever it was meant for, the sender cannot resend it: stop asking (heartbeat does too).
+        const removal = p.track.remove(seq);
+        if (removal) this.afterRemoval(p, seq, removal, out);
+        return;
+      }
+      case 'NS_rexmit':
+        if (forUs) this.serveRexmit(p, msg, out);
+        return;
+      case 'NS_ackmsg': {
+        if (!this.flowControl || get(msg, 'dest') !== this.cfg.localNode) return;
+        const ack = getHex(msg, 'ackseq');
+        if (ack !== null && ack > p.ackSeq) p.ackSeq = ack;
+        return;
+      }
+      default:
+        return; // NS_st (ping replies) and unknown NS_ types mean nothing here
+    }
+  }
+
+  private serveRexmit(p: Peer, msg: Message, out: Out): void {
+    const first = getDec(msg, 'firstseq');
+    const last = getDec(msg, 'lastseq');
+    if (first === null || last === null || first <= 0 || last < first) {
+      log(out, 'ERROR', `Invalid rexmit seqnos [firstseq=${get(msg, 'firstseq') ?? ''} lastseq=${get(msg, 'lastseq') ?? ''}] from ${p.name}`);
+      return;
+    }
+    // What it acknowledged it has; a (replayed) huge range costs at most MAX_REXMIT_BATCH.
+    let n = 0;
+    for (let seq = Math.max(first, p.ackSeq + 1); seq <= last && n < MAX_REXMIT_BATCH; seq++, n++) {
+      out.push({ type: 'retransmit', seq, to: p.name });
+    }
+  }
+
+  private onRepnodes(p: Peer, msg: Message, out: Out): void {
+    const listed = (get(msg, 'nodelist') ?? '').split(' ').filter((n) => n !== '');
+    const unknown = listed.filter((n) => !this.cfg.nodes.includes(n));
+    if (unknown.length > 0) {
+      log(out, 'WARN', `hbd: repnodes from ${p.name} lists ${unknown.join(', ')}, not in ha.cf here; hbd does not add nodes dynamically (autojoin is not supported): add them to ha.cf on every node`);
+    }
+    const unlisted = this.cfg.nodes.filter((n) => !listed.includes(n));
+    if (unlisted.length > 0) {
+      log(out, 'WARN', `hbd: repnodes from ${p.name} does not list ${unlisted.join(', ')}, configured in ha.cf here; hbd keeps its ha.cf node list`);
+    }
+    if (this.comm === 'links-up') this.commNowUp(out);
+  }
+
+  // --- sequence numbers, retransmission requests, ACKs ----------------------------------------
+
+  /** Sequence processing for every sequenced packet of `p` (spec §7.6); true when accepted. */
+  private sequence(p: Peer, generation: number, seq: number, now: number, out: Out): boolean {
+    if (generation > p.track.generation) this.restartTracking(p, generation);
+    const v = p.track.receive(generation, seq);
+    switch (v.kind) {
+      case 'next':
+        this.ackIfDue(p, seq, out);
+        return true;
+      case 'gap':
+        log(out, 'WARN', `${v.missing.length} lost packet(s) for [${p.name}] [${v.last}:${seq}]`);
+        for (const s of v.evicted) p.rexmit.delete(s);
+        for (const s of v.missing) p.rexmit.set(s, now + this.firstRexmitDelay());
+        return true;
+      case 'lost-a-lot':
+        log(out, 'WARN', `${seq - v.last - 1} lost packet(s) for [${p.name}] [${v.last}:${seq}]`);
+        log(out, 'ERROR', 'lost a lot of packets!');
+        p.rexmit.clear();
+        return true;
+      case 'recovered':
+        this.afterRemoval(p, seq, v.removal, out);
+        return true;
+      case 'duplicate':
+      case 'old-generation':
+        return false;
+    }
+  }
+
+  /** heartbeat's schedule_rexmit_request(): 50 ms of slack for reordering unless the max is tiny. */
+  private firstRexmitDelay(): number {
+    const max = this.cfg.maxRexmitDelayMs;
+    const min = max < 100 ? 0 : 50;
+    return min + Math.round(this.random() * (max - min));
+  }
+
+  /** An in-order seq with nothing missing before it, at the peer's ACK offset (spec §7.7). */
+  private ackIfDue(p: Peer, seq: number, out: Out): void {
+    if (this.flowControl && p.track.missingCount === 0 && seq % ACK_DIV === p.ackTrigger) {
+      out.push({ type: 'send', message: ackMessage(p.name, seq) });
+    }
+  }
+
+  /** A missing seq arrived or was given up: log when none is left, and ACK what is now complete. */
+  private afterRemoval(p: Peer, seq: number, r: Removal, out: Out): void {
+    p.rexmit.delete(seq);
+    if (r.firstAfter === null) log(out, 'info', `No pkts missing from ${p.name}!`);
+    const complete = r.firstAfter === null ? p.track.lastSeq : r.firstAfter - 1;
+    if (!this.flowControl || seq !== r.firstBefore || complete === null) return;
+    // The highest seq up to `complete` at the ACK offset; only if the recovery newly covers it.
+    const ack = complete - ((complete % ACK_DIV) - p.ackTrigger + ACK_DIV) % ACK_DIV;
+    if (ack >= r.firstBefore) out.push({ type: 'send', message: ackMessage(p.name, ack) });
+  }
+
+  /** A new generation: heartbeat's reset_seqtrack() plus a fresh replay floor. */
+  private restartTracking(p: Peer, generation: number): void {
+    if (generation <= p.track.generation) return;
+    p.track.restart(generation);
+    p.rexmit.clear();
+    p.ackSeq = 0;
+  }
+
+  private markDead(p: Peer, out: Out): void {
+    log(out, 'WARN', `node ${p.name}: is dead`);
+    p.heard = false;
+    p.track.reset(); // the replay floor stays (see lib/membership/seqtrack.ts)
+    p.rexmit.clear();
+    p.ackSeq = 0;
+    this.setPeerStatus(p, 'dead', out);
+  }
+
+  // --- node table -----------------------------------------------------------------------------
+
+  private setPeerStatus(p: Peer, status: NodeStatus, out: Out): void {
+    if (p.status === status) return;
+    const previous = p.status;
+    p.status = status;
+    // A death is logged as "node …: is dead"; every status the peer itself reports as an update.
+    if (status !== 'dead') log(out, 'info', `Status update for node ${p.name}: status ${status}`);
+    out.push({ type: 'node-status', node: p.name, status, previous });
+  }
+
+  private setLocalStatus(status: 'up' | 'active', out: Out): void {
+    this.localStatus = status;
+    out.push({ type: 'set-status', status });
+    log(out, 'info', `Local status now set to: '${status}'`);
+  }
+
+  private setLink(node: string, link: string, status: LinkStatus, out: Out): void {
+    const links = node === this.cfg.localNode ? this.localLinks : this.peers.get(node)?.links;
+    if (!links || links.get(link) === status) return;
+    links.set(link, status);
+    log(out, 'info', `Link ${node}:${link} ${status}.`);
+    out.push({ type: 'link-status', node, link, status });
+  }
+
+  // --- comm-up handshake (spec §7.7) ----------------------------------------------------------
+
+  /** heartbeat's check_comm_isup(): every node heard from or declared dead. */
+  private checkCommUp(now: number, out: Out): void {
+    if (!this.started || this.comm !== 'init') return;
+    for (const p of this.peers.values()) if (!p.heard && p.status !== 'dead') return;
+    this.comm = 'links-up';
+    if (this.flowControl) this.sendReqnodes(0, now, out);
+    else this.commNowUp(out);
+  }
+
+  /** Asks the first live peer at or after config index `from`; with none left, comm is up. */
+  private sendReqnodes(from: number, now: number, out: Out): void {
+    const index = this.cfg.nodes.findIndex((n, i) => i >= from && this.peers.has(n) && this.peers.get(n)?.status !== 'dead');
+    if (index < 0) {
+      this.commNowUp(out);
+      return;
+    }
+    out.push({ type: 'send', message: reqnodesMessage(this.cfg.nodes[index] as string) });
+    this.reqnodes = { index, at: now + REQNODES_INTERVAL_MS };
+  }
+
+  private commNowUp(out: Out): void {
+    this.comm = 'up';
+    this.reqnodes = null;
+    log(out, 'info', 'Comm_now_up(): updating status to active');
+    this.setLocalStatus('active', out);
+    out.push({ type: 'comm-up' });
+  }
+}
