@@ -70,6 +70,8 @@ export interface TransportOptions {
   readonly ttl: number;
   readonly realtime: boolean;
   readonly rtprio: number | null;
+  /** ha.cf max_rexmit_delay (ms, default 250): one history slot is re-sent at most once per (this − 10) ms. */
+  readonly maxRexmitDelayMs?: number;
 }
 
 export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | 'not-found';

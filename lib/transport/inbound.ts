@@ -1,0 +1,58 @@
+// What a transport needs from a received, decoded packet before liveness sees it (spec §7.6 step 1,
+// process_clustermsg() and should_drop_message()): who sent it, its type, seq and generation, and
+// whether it is addressed to us. Pure, so both the checks and their wording are tested without sockets.
+import { get, getBuffer, getHex } from '../wire/message';
+import type { AuthVerdict, Message } from '../wire/types';
+
+export interface Control {
+  readonly src: string;
+  readonly type: string;
+  /** null for `NS_` types, which carry no sequence number. */
+  readonly seq: number | null;
+  /** `hg`; heartbeat reads a missing one as 0. */
+  readonly generation: number;
+}
+
+/** The control fields, or the reason the packet must be dropped (heartbeat logs and drops these too). */
+export function readControl(msg: Message): Control | { readonly error: string } {
+  const src = get(msg, 'src');
+  const type = get(msg, 't');
+  if (src === undefined || src === '') return { error: 'no src field' };
+  if (type === undefined) return { error: 'no t field' };
+  const ts = getHex(msg, 'ts');
+  if (ts === null || ts === 0) return { error: `ts ${JSON.stringify(get(msg, 'ts') ?? null)} is not non-zero hex` };
+  let seq: number | null = null;
+  if (!type.startsWith('NS_')) {
+    seq = getHex(msg, 'seq');
+    if (seq === null || seq <= 0) return { error: `t=${type} needs a positive hex seq, got ${JSON.stringify(get(msg, 'seq') ?? null)}` };
+  }
+  let generation = 0;
+  if (get(msg, 'hg') !== undefined) {
+    const hg = getHex(msg, 'hg');
+    if (hg === null) return { error: `hg ${JSON.stringify(get(msg, 'hg'))} is not hex` };
+    generation = hg;
+  }
+  return { src, type, seq, generation };
+}
+
+/** heartbeat's IsToUs: `destuuid` when present, else `dest`; neither means broadcast. */
+export function isForUs(msg: Message, localNode: string, localUuid: Buffer): boolean {
+  const destUuid = getBuffer(msg, 'destuuid');
+  if (destUuid !== undefined && destUuid.length === 16 && destUuid.some((b) => b !== 0)) return destUuid.equals(localUuid);
+  const dest = get(msg, 'dest');
+  return dest === undefined || dest === localNode;
+}
+
+/** The auth-fail reason for a verdict other than 'ok'. */
+export function verdictReason(v: Exclude<AuthVerdict, { verdict: 'ok' }>): string {
+  switch (v.verdict) {
+    case 'bad-signature':
+      return `bad signature (key ${v.index}, ${v.method})`;
+    case 'unknown-key-index':
+      return `key index ${v.index} is not in authkeys`;
+    case 'unsigned':
+      return 'unsigned packet';
+    case 'unverified':
+      return 'signature not verified';
+  }
+}

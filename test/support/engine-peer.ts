@@ -1,0 +1,52 @@
+// One native-engine node for test/native-engine.test.ts, run in a lab namespace:
+//   node dist/test/support/engine-peer.js <config.json>
+// The config is transport-driver's JSON (kind "native") plus `blockMs`, `stallLimitMs` and
+// `realtime`. Prints every event as one JSON line on stdout, goes active after the first peer-up
+// (as membership would), and on SIGUSR1 blocks its own event loop for blockMs by spinning — the
+// wedged-JavaScript case — between a `block-start` and a `block-end` line that carry the engine's
+// clock (monoNow), so the test can tell what the engine did meanwhile. SIGTERM stops it.
+import * as fs from 'node:fs';
+
+import { loadNative } from '../../lib/native';
+import { createNativeTransport } from '../../lib/transport/native';
+import { driverOptions, jsonLine } from './transport-driver';
+
+export interface EnginePeerConfig {
+  readonly blockMs?: number;
+  readonly realtime?: boolean;
+}
+
+function main(file: string): void {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as EnginePeerConfig & Record<string, unknown>;
+  const { options } = driverOptions(json, file);
+  const binding = loadNative({ HBD_TRANSPORT: 'native' }).binding!;
+  const transport = createNativeTransport({ ...options, realtime: json.realtime ?? false }, binding);
+  const print = (value: unknown): void => {
+    fs.writeSync(1, jsonLine(value));
+  };
+  let active = false;
+  process.on('SIGUSR1', () => {
+    print({ type: 'block-start', mono: binding.monoNow() });
+    const until = binding.monoNow() + (json.blockMs ?? 0);
+    while (binding.monoNow() < until);
+    print({ type: 'block-end', mono: binding.monoNow() });
+  });
+  process.on('SIGTERM', () => void transport.stop().then(() => process.exit(0)));
+  setInterval(() => undefined, 1 << 30); // the engine thread does not keep the process alive
+  transport
+    .start((e) => {
+      print(e);
+      if (e.type === 'peer-up' && !active) {
+        active = true;
+        transport.setCommUp();
+        transport.setStatus('active');
+      }
+    })
+    .then(() => print({ type: 'started', pid: process.pid }))
+    .catch((e: NodeJS.ErrnoException) => {
+      print({ type: 'start-error', message: e.message, code: e.code });
+      process.exit(1);
+    });
+}
+
+if (require.main === module) main(process.argv[2] ?? '');

@@ -1,0 +1,313 @@
+// The TypeScript transport end to end on the loopback interface, without a network lab: the
+// transport runs `ucast lo 127.0.0.2` and a plain dgram socket bound to 127.0.0.2 plays the peer
+// (it receives what the transport sends and sends it signed packets of its own). Waits are bounded;
+// nothing asserts how long anything took.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+
+import { MediumError } from '../lib/transport/media-ts';
+import { createUdpTransport } from '../lib/transport/udp';
+import type { Transport, TransportEvent, TransportOptions } from '../lib/transport/types';
+import { addControlFields, statusMessage } from '../lib/wire/builders';
+import { decode, encode } from '../lib/wire/codec';
+import { get, getBuffer, hex, str } from '../lib/wire/message';
+import type { AuthKeys, Message } from '../lib/wire/types';
+import { blockEventLoop } from './lab/env';
+
+const KEYS: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('loopback-secret') }] };
+const WRONG: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('not-the-secret') }] };
+const N1 = Buffer.alloc(16, 0x11);
+const N2 = Buffer.alloc(16, 0x22);
+const WAIT_MS = 5_000;
+/** Beats that never come during a test: every packet seen is one the test caused. */
+const QUIET = 600_000;
+
+interface Waiter<T> {
+  readonly match: (x: T) => boolean;
+  readonly resolve: (x: T) => void;
+}
+
+/** Things arriving over time, and a bounded wait for the next one that matches. */
+class Stream<T> {
+  readonly items: T[] = [];
+  private readonly waiters = new Set<Waiter<T>>();
+
+  push(x: T): void {
+    this.items.push(x);
+    for (const w of this.waiters) if (w.match(x)) w.resolve(x);
+  }
+
+  async next(what: string, match: (x: T) => boolean, from = 0, timeoutMs = WAIT_MS): Promise<T> {
+    const seen = this.items.slice(from).find(match);
+    if (seen !== undefined) return seen;
+    let timer: NodeJS.Timeout | undefined;
+    let w: Waiter<T> | undefined;
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        w = { match, resolve };
+        this.waiters.add(w);
+        timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms; got ${this.items.length} items`)), timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      if (w) this.waiters.delete(w);
+    }
+  }
+}
+
+interface Rig {
+  readonly transport: Transport;
+  readonly events: Stream<TransportEvent>;
+  /** Raw datagrams the transport sent to its ucast peer. */
+  readonly packets: Stream<Buffer>;
+  /** Sends as node `src` (default n2), signed with `keys` (default the shared key). */
+  peerSend(fields: Message, o?: { src?: string; uuid?: Buffer; seq?: number; generation?: number; keys?: AuthKeys }): void;
+  peerSendRaw(bytes: Buffer): void;
+  readonly peerSource: string;
+  close(): Promise<void>;
+}
+
+async function rig(over: Partial<TransportOptions> = {}): Promise<Rig> {
+  const peer = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    peer.once('error', reject);
+    peer.bind(0, '127.0.0.2', () => resolve());
+  });
+  const port = peer.address().port;
+  const packets = new Stream<Buffer>();
+  peer.on('message', (b) => packets.push(b));
+  const opts: TransportOptions = {
+    localNode: 'n1',
+    nodes: ['n1', 'n2'],
+    media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }],
+    udpPort: port,
+    keepaliveMs: QUIET,
+    deadtimeMs: 2 * QUIET,
+    warntimeMs: QUIET,
+    initdeadMs: 2 * QUIET,
+    stallLimitMs: 10_000,
+    authKeys: KEYS,
+    wireFormat: 'netstring+auth',
+    uuid: N1,
+    generation: 7,
+    firstSeq: 1,
+    ttl: 3,
+    realtime: false,
+    rtprio: null,
+    ...over,
+  };
+  const transport = createUdpTransport(opts);
+  const events = new Stream<TransportEvent>();
+  try {
+    await transport.start((e) => events.push(e));
+  } catch (e) {
+    peer.close();
+    throw e;
+  }
+  let peerSeq = 0;
+  return {
+    transport,
+    events,
+    packets,
+    peerSource: `127.0.0.2:${port}`,
+    peerSend(fields, o = {}) {
+      const seq = o.seq ?? ++peerSeq;
+      const ctx = { node: o.src ?? 'n2', uuid: o.uuid ?? N2, seq, generation: o.generation ?? 4, nowSec: Math.floor(Date.now() / 1000), loadavg: 'n/a', ttl: 3 };
+      peer.send(encode(addControlFields(fields, ctx), 'netstring+auth', o.keys ?? KEYS), port, '127.0.0.1');
+    },
+    peerSendRaw(bytes) {
+      peer.send(bytes, port, '127.0.0.1');
+    },
+    async close() {
+      await transport.stop();
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    },
+  };
+}
+
+/** Runs fn with a fresh rig and always closes it. */
+async function withRig(over: Partial<TransportOptions>, fn: (r: Rig) => Promise<void>): Promise<void> {
+  const r = await rig(over);
+  try {
+    await fn(r);
+  } finally {
+    await r.close();
+  }
+}
+
+const decoded = (b: Buffer) => {
+  const d = decode(b, KEYS);
+  assert.equal(d.auth.verdict, 'ok');
+  return d.message;
+};
+const names = (m: Message) => m.map((f) => f.name);
+const status = (dtMs: number, st = 'active') => statusMessage({ status: st, deadtimeMs: dtMs, flowControl: false });
+
+test('start sends st=up with dt, the control fields in order and a verifying signature', () =>
+  withRig({}, async (r) => {
+    const m = decoded(await r.packets.next('first status', () => true));
+    assert.deepEqual(names(m), ['t', 'st', 'dt', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
+    assert.equal(get(m, 't'), 'status');
+    assert.equal(get(m, 'st'), 'up');
+    assert.equal(get(m, 'dt'), hex(2 * QUIET));
+    assert.equal(get(m, 'src'), 'n1');
+    assert.deepEqual(getBuffer(m, 'srcuuid'), N1);
+    assert.equal(get(m, 'seq'), '1');
+    assert.equal(get(m, 'hg'), '7');
+    assert.equal(get(m, 'ttl'), '3');
+    assert.ok(Math.abs(parseInt(get(m, 'ts')!, 16) - Date.now() / 1000) < 60);
+  }));
+
+test('status changes go out at once: st, the dt bump, and protocol=1 under flow control', () =>
+  withRig({}, async (r) => {
+    await r.packets.next('first status', () => true);
+    r.transport.setFlowControl(true);
+    r.transport.setStatus('active');
+    const active = decoded(await r.packets.next('status after setStatus', () => true, 1));
+    assert.equal(get(active, 'st'), 'active');
+    assert.equal(get(active, 'protocol'), '1');
+    assert.equal(get(active, 'seq'), '2');
+    r.transport.setDeadtimeBump(2000);
+    assert.equal(get(decoded(await r.packets.next('status after the bump', () => true, 2)), 'dt'), hex(2 * QUIET + 2000));
+    r.transport.setDeadtimeBump(2000); // unchanged: nothing to announce
+    r.transport.setDeadtimeBump(0);
+    assert.equal(get(decoded(await r.packets.next('status after the bump ends', () => true, 3)), 'dt'), hex(2 * QUIET));
+    assert.equal(r.packets.items.length, 4);
+  }));
+
+test('the beat follows keepalive on its own schedule', () =>
+  withRig({ keepaliveMs: 20, deadtimeMs: 2 * QUIET }, async (r) => {
+    const fifth = await r.packets.next('fifth status', (b) => get(decoded(b), 'seq') === '5');
+    assert.equal(get(decoded(fifth), 't'), 'status');
+    const seqs = r.packets.items.slice(0, 5).map((b) => get(decoded(b), 'seq'));
+    assert.deepEqual(seqs, ['1', '2', '3', '4', '5']);
+  }));
+
+test('send shares the seq counter with status, NS_ types get none, dest gets the learned destuuid', () =>
+  withRig({}, async (r) => {
+    await r.packets.next('first status', () => true);
+    assert.equal(r.transport.send([str('t', 'ping'), str('dest', 'n2')]), 2);
+    const before = decoded(await r.packets.next('ping', () => true, 1));
+    assert.equal(get(before, 'seq'), '2');
+    assert.equal(getBuffer(before, 'destuuid'), undefined, 'n2 not heard yet');
+    r.peerSend(status(1000));
+    await r.events.next('status from n2', (e) => e.type === 'status');
+    assert.equal(r.transport.send([str('t', 'NS_ackmsg'), str('dest', 'n2'), str('ackseq', '1')]), null);
+    const ack = decoded(await r.packets.next('ack', () => true, 2));
+    assert.equal(get(ack, 'seq'), undefined);
+    assert.deepEqual(getBuffer(ack, 'destuuid'), N2);
+    assert.equal(r.transport.send([str('t', 'ping')]), 3);
+    assert.throws(() => r.transport.send([str('x', 'y')]), /needs a t field/);
+  }));
+
+test('retransmit re-sends identical bytes, throttles a repeat, and refuses seqs outside the history', () =>
+  withRig({}, async (r) => {
+    await r.packets.next('first status', () => true);
+    const seq = r.transport.send([str('t', 'resource'), str('info', 'x')])!;
+    const original = await r.packets.next('resource', () => true, 1);
+    assert.equal(r.transport.retransmit(seq), 'sent');
+    const again = await r.packets.next('retransmission', () => true, 2);
+    assert.ok(again.equals(original), 'the very same bytes');
+    assert.equal(r.transport.retransmit(seq), 'throttled', 'asked again within max_rexmit_delay − 10 ms');
+    assert.equal(r.transport.retransmit(seq + 1), 'too-high');
+    assert.equal(r.transport.retransmit(0), 'too-low');
+  }));
+
+test('a peer status brings the peer and its link up; messages are delivered with forUs', () =>
+  withRig({}, async (r) => {
+    r.peerSend(status(1000));
+    const up = await r.events.next('peer-up', (e) => e.type === 'peer-up');
+    assert.deepEqual({ ...up, mono: 0, wall: 0 }, { type: 'peer-up', node: 'n2', link: 'lo', status: 'active', generation: 4, restarted: false, returned: false, mono: 0, wall: 0 });
+    await r.events.next('link-up', (e) => e.type === 'link-up' && e.node === 'n2' && e.link === 'lo');
+    const st = await r.events.next('status event', (e) => e.type === 'status');
+    assert.ok(st.type === 'status' && st.seq === 1 && st.generation === 4 && get(st.message, 'st') === 'active');
+    r.peerSend([str('t', 'hello'), str('dest', 'n1')]);
+    r.peerSend([str('t', 'hello'), str('dest', 'n3')]);
+    r.peerSend([str('t', 'NS_ackmsg'), str('dest', 'n1')]);
+    await r.events.next('third message', (e) => e.type === 'message' && e.seq === null);
+    const msgs = r.events.items.filter((e) => e.type === 'message');
+    assert.deepEqual(
+      msgs.map((e) => e.type === 'message' && [e.node, e.link, e.seq, e.forUs]),
+      [
+        ['n2', 'lo', 2, true],
+        ['n2', 'lo', 3, false],
+        ['n2', 'lo', null, true],
+      ],
+    );
+    // The same status seq again (a second medium's copy) is not a new status.
+    const count = r.events.items.filter((e) => e.type === 'status').length;
+    r.peerSend(status(1000), { seq: 1 });
+    r.peerSend(status(1000), { seq: 5 });
+    await r.events.next('status seq 5', (e) => e.type === 'status' && e.seq === 5);
+    assert.equal(r.events.items.filter((e) => e.type === 'status').length, count + 1);
+  }));
+
+test('auth-fail for a wrong key, an unknown node, an unsigned packet and garbage, naming link and source', () =>
+  withRig({}, async (r) => {
+    r.peerSend(status(1000), { keys: WRONG });
+    r.peerSend(status(1000), { src: 'n9' });
+    r.peerSendRaw(Buffer.from('###\n9:(0)t=ping,%%%\n'));
+    r.peerSendRaw(Buffer.from('hello'));
+    await r.events.next('fourth auth-fail', (e) => e.type === 'auth-fail' && /bad-magic/.test(e.reason));
+    const fails = r.events.items.filter((e) => e.type === 'auth-fail');
+    assert.deepEqual(
+      fails.map((e) => e.type === 'auth-fail' && [e.link, e.source, e.node, e.reason]),
+      [
+        ['lo', r.peerSource, 'n2', 'bad signature (key 1, sha1)'],
+        ['lo', r.peerSource, 'n9', 'unknown node'],
+        ['lo', r.peerSource, null, 'unsigned packet'],
+        ['lo', r.peerSource, null, 'bad-magic at byte 0: packet starts with neither ">>>\\n" nor "###\\n"'],
+      ],
+    );
+    assert.equal(r.events.items.filter((e) => e.type === 'peer-up').length, 0);
+  }));
+
+test('a silent peer is declared dead at the deadtime it advertised, once comm is up', () =>
+  withRig({ keepaliveMs: 50, deadtimeMs: 400, warntimeMs: 200, initdeadMs: 400 }, async (r) => {
+    r.transport.setCommUp();
+    r.peerSend(status(300));
+    const st = await r.events.next('status', (e) => e.type === 'status');
+    const dead = await r.events.next('peer-dead', (e) => e.type === 'peer-dead');
+    assert.ok(dead.type === 'peer-dead' && dead.node === 'n2' && dead.timeoutMs === 300);
+    assert.ok(dead.mono - st.mono >= 300, `dead after ${dead.mono - st.mono} ms, before its deadline`);
+    await r.events.next('link-dead', (e) => e.type === 'link-dead' && e.node === 'n2' && e.link === 'lo');
+  }));
+
+test('a stalled event loop is reported as own-stall and does not make a live peer dead', () =>
+  withRig({ keepaliveMs: 100, deadtimeMs: 500, warntimeMs: 250, initdeadMs: 500 }, async (r) => {
+    r.transport.setCommUp();
+    let seq = 0;
+    r.peerSend(status(500), { seq: ++seq });
+    await r.events.next('status', (e) => e.type === 'status');
+    const beat = setInterval(() => r.peerSend(status(500), { seq: ++seq }), 100);
+    try {
+      blockEventLoop(1_200);
+      const stall = await r.events.next('own-stall', (e) => e.type === 'own-stall');
+      assert.ok(stall.type === 'own-stall' && stall.lateMs > 500, `lateMs ${stall.type === 'own-stall' && stall.lateMs}`);
+      const after = seq;
+      await r.events.next('status after the stall', (e) => e.type === 'status' && e.seq > after + 3);
+    } finally {
+      clearInterval(beat);
+    }
+    assert.deepEqual(r.events.items.filter((e) => e.type === 'peer-dead'), []);
+  }));
+
+test('start fails with the medium, the interface and the fix; stop is idempotent; no use after stop', async () => {
+  await assert.rejects(rig({ media: [{ kind: 'bcast', iface: 'nosuch9' }] }), /bcast nosuch9: interface nosuch9 does not exist \(interfaces: .*lo.*\); correct the interface name in ha\.cf/);
+  const blocker = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => blocker.bind(0, '127.0.0.1', () => resolve()));
+  const taken = blocker.address().port;
+  await assert.rejects(
+    rig({ udpPort: taken }),
+    (e: unknown) => e instanceof MediumError && e.syscall === 'bind' && e.code === 'EADDRINUSE' && e.message.startsWith(`ucast lo 127.0.0.2: bind 127.0.0.1:${taken}: EADDRINUSE`),
+  );
+  blocker.close();
+  const r = await rig();
+  await assert.rejects(r.transport.start(() => undefined), /start\(\) called twice/);
+  await r.close();
+  await r.transport.stop();
+  assert.throws(() => r.transport.send([str('t', 'x')]), /send\(\) while stopped/);
+  r.transport.setStatus('active'); // recorded, nothing sent
+  assert.throws(() => r.transport.retransmit(1), /retransmit\(\) while stopped/);
+});
