@@ -61,7 +61,8 @@ export function classicFieldLines(msg: Message, depth: number, skipAuth: boolean
     if (skipAuth && f.name === AUTH_FIELD) continue;
     const path = fieldPath(prefix, f.name);
     const name = nameBytes(f.name, path);
-    if (name[0] === 0x28) throw new EncodeError(path, "classic field names cannot start with '(' (it would read as a type prefix)");
+    // Only an untyped name can be mistaken for a "(d)" prefix; a typed one comes after its own.
+    if (name[0] === 0x28 && f.type === FT_STRING) throw new EncodeError(path, "classic string field names cannot start with '(' (it would read as a type prefix)");
     const bad = forbidden(name, depth, [EQ, NL]);
     if (bad !== undefined) throw new EncodeError(path, `classic field names cannot contain byte ${byteName(bad)}`);
     if (f.type !== FT_STRING) parts.push(Buffer.from(`(${f.type})`, 'latin1'));
