@@ -4,12 +4,28 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { AuthMethod } from './wire/types';
+import type { AuthMethod, WireFormat } from './wire/types';
+import type { EngineConstructor, LivenessTrackerConstructor } from './transport/native';
 
 /** The raw surface exported by native/addon.cc. Keep in step with that file. */
 export interface NativeBinding {
   readonly abiVersion: number;
   authToken(method: AuthMethod, key: Buffer, data: Buffer): string;
+  /**
+   * The wire codec over the packed forms of native/packed.h (lib/wire/native-pack.ts packs and
+   * unpacks; lib/wire/native-codec.ts is the typed surface). The result is written to `out`;
+   * the return value is its length, or minus the length needed when `out` is too small.
+   * Bad input throws an Error with .code (DecodeErrorCode), .offset and .detail.
+   */
+  decodePacked(packet: Buffer, keys: Buffer | null, out: Buffer): number;
+  /** As decodePacked; a message the format cannot carry throws an Error with .path and .detail. */
+  encodePacked(message: Buffer, format: WireFormat, keys: Buffer, out: Buffer): number;
+  /** The heartbeat engine thread (lib/transport/native.ts wraps it into a Transport). */
+  readonly Engine: EngineConstructor;
+  /** The engine's C++ liveness twin, for the shared suite in test/liveness.test.ts. */
+  readonly LivenessTracker: LivenessTrackerConstructor;
+  /** CLOCK_MONOTONIC in ms, the clock of every engine event. */
+  monoNow(): number;
 }
 
 export type TransportChoice = 'native' | 'ts' | 'auto';

@@ -2,7 +2,16 @@
 // (lib/native.ts holds the matching TypeScript declaration); the logic lives in the other files.
 #include <napi.h>
 
+#include <cstring>
+#include <exception>
+#include <variant>
+
 #include "auth.h"
+#include "codec.h"
+#include "convert.h"
+#include "packed.h"
+#include "engine_js.h"
+#include "liveness_js.h"
 
 namespace {
 
@@ -28,9 +37,77 @@ Napi::Value AuthTokenJs(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, hbd::AuthToken(m, key.Data(), key.Length(), data.Data(), data.Length()));
 }
 
+// Codec failures that are not about the input (an OpenSSL HMAC error, out of memory)
+// surface as plain JS Errors rather than aborting the process.
+template <typename F>
+Napi::Value Guarded(const Napi::Env& env, F body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("hbd native codec: ") + e.what());
+  }
+}
+
+// The packed forms of native/packed.h; lib/wire/native-pack.ts writes and reads them.
+void PackedKeysArg(const Napi::Env& env, const Napi::Value& v, hbd::AuthKeys* keys) {
+  auto b = BufferArg(env, v, "keys (packed)");
+  std::string error;
+  if (!hbd::UnpackKeys(b.Data(), b.Length(), keys, &error)) throw Napi::TypeError::New(env, "keys (packed) is malformed: " + error);
+}
+
+// Results go into the caller's reusable `out` Buffer: creating a Buffer through Node-API
+// costs about a microsecond, a pooled copy in JS a fraction of that. Returns the byte count,
+// or minus the size needed when `out` is too small (the caller grows it and calls again).
+Napi::Value Deliver(const Napi::Env& env, const Napi::Value& outArg, const std::string& bytes) {
+  auto out = BufferArg(env, outArg, "out");
+  const double n = static_cast<double>(bytes.size());
+  if (bytes.size() > out.Length()) return Napi::Number::New(env, -n);
+  std::memcpy(out.Data(), bytes.data(), bytes.size());
+  return Napi::Number::New(env, n);
+}
+
+// decodePacked(packet: Buffer, keys: Buffer | null, out: Buffer) -> number: a packed decode
+// result in `out`; bad input throws an Error with .code (DecodeErrorCode), .offset and .detail.
+Napi::Value DecodePackedJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    auto packet = BufferArg(env, info[0], "packet");
+    hbd::AuthKeys keys;
+    const bool verify = !info[1].IsNull();
+    if (verify) PackedKeysArg(env, info[1], &keys);
+    auto r = hbd::Decode(packet.Data(), packet.Length(), verify ? &keys : nullptr);
+    if (const auto* e = std::get_if<hbd::DecodeError>(&r)) throw hbd::DecodeErrorToJs(env, *e);
+    return Deliver(env, info[2], hbd::PackDecoded(std::get<hbd::Decoded>(r)));
+  });
+}
+
+// encodePacked(message: Buffer, format: WireFormat, keys: Buffer, out: Buffer) -> number: the
+// packet in `out`; a message the format cannot carry throws an Error with .path and .detail.
+Napi::Value EncodePackedJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    auto packed = BufferArg(env, info[0], "message (packed)");
+    hbd::Message message;
+    std::string error;
+    if (!hbd::UnpackMessage(packed.Data(), packed.Length(), &message, &error)) throw Napi::TypeError::New(env, "message (packed) is malformed: " + error);
+    hbd::WireFormat format = hbd::WireFormatFromJs(env, info[1]);
+    hbd::AuthKeys keys;
+    PackedKeysArg(env, info[2], &keys);
+    auto r = hbd::Encode(message, format, keys);
+    if (const auto* e = std::get_if<hbd::EncodeError>(&r)) throw hbd::EncodeErrorToJs(env, *e);
+    return Deliver(env, info[3], std::get<std::string>(r));
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("authToken", Napi::Function::New(env, AuthTokenJs, "authToken"));
+  exports.Set("decodePacked", Napi::Function::New(env, DecodePackedJs, "decodePacked"));
+  exports.Set("encodePacked", Napi::Function::New(env, EncodePackedJs, "encodePacked"));
+  hbd::InitLivenessTracker(env, exports);
+  hbd::InitEngine(env, exports);
   return exports;
 }
 

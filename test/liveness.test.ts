@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import fc from 'fast-check';
+
+import { loadNative } from '../lib/native';
 import { Liveness, type LivenessConfig, type StatusInput, type StatusOutcome } from '../lib/transport/liveness';
 import type { LivenessEvent } from '../lib/transport/types';
 
@@ -142,3 +145,62 @@ export function livenessSuite(name: string, make: TrackerFactory): void {
 }
 
 livenessSuite('ts', (c, start) => new Liveness(c, start));
+
+// The engine's C++ twin, through the addon. Without the addon the suite is skipped and says why,
+// unless HBD_REQUIRE_NATIVE=1 (CI), where loadNative throws and the file fails.
+const nativeLoad = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
+const nativeBinding = nativeLoad.binding;
+if (nativeBinding) livenessSuite('native', (c, start) => new nativeBinding.LivenessTracker(c, start));
+else test('native: liveness suite', { skip: nativeLoad.reason }, () => {});
+
+/** One step of a random run: what both trackers are told, at a time advanced by `dt` ms. */
+type Op =
+  | { readonly op: 'status'; readonly dt: number; readonly s: StatusInput }
+  | { readonly op: 'packet'; readonly dt: number; readonly node: string; readonly link: string; readonly generation: number }
+  | { readonly op: 'tick'; readonly dt: number }
+  | { readonly op: 'stalled'; readonly dt: number; readonly lateMs: number }
+  | { readonly op: 'commUp'; readonly dt: number };
+
+const dt = fc.integer({ min: 0, max: 40 });
+const node = fc.constantFrom('n1', 'n2', 'n3', 'stranger');
+const link = fc.constantFrom('eth0', 'eth1');
+const generation = fc.integer({ min: 4, max: 6 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('status' as const), dt, s: fc.record({ node, link, generation, seq: fc.integer({ min: 0, max: 8 }), status: fc.constantFrom('up', 'active'), dtMs: fc.constantFrom(0, 30, 50, 70) }) }),
+  fc.record({ op: fc.constant('packet' as const), dt, node, link, generation }),
+  fc.record({ op: fc.constant('tick' as const), dt }),
+  fc.record({ op: fc.constant('stalled' as const), dt, lateMs: fc.integer({ min: 5, max: 200 }) }),
+  fc.record({ op: fc.constant('commUp' as const), dt }),
+);
+
+function apply(t: Tracker, now: number, o: Op): unknown {
+  switch (o.op) {
+    case 'status':
+      return t.status(now, o.s);
+    case 'packet':
+      return t.packet(now, o.node, o.link, o.generation);
+    case 'tick':
+      return t.tick(now);
+    case 'stalled':
+      return t.stalled(now, o.lateMs);
+    case 'commUp':
+      return t.setCommUp();
+  }
+}
+
+test('native: the C++ twin answers exactly as the TS reference on random runs', { skip: nativeBinding ? false : (nativeLoad.reason ?? true) }, () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+      const ts = new Liveness(cfg, 0);
+      const cc = new nativeBinding!.LivenessTracker(cfg, 0);
+      let now = 0;
+      for (const [i, o] of ops.entries()) {
+        now += o.dt;
+        assert.deepEqual(apply(cc, now, o), apply(ts, now, o), `step ${i}: ${JSON.stringify(o)}`);
+        assert.equal(cc.nextDeadline(), ts.nextDeadline(), `nextDeadline after step ${i}`);
+        for (const n of cfg.nodes) assert.equal(cc.state(n), ts.state(n), `state of ${n} after step ${i}`);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});

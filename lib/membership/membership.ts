@@ -208,6 +208,7 @@ export class Membership {
       case 'stall-stop':
       case 'media-error':
       case 'media-reopened':
+      case 'warning':
         break; // the daemon's business: they change nothing in the node table
     }
     this.checkCommUp(now, out);

@@ -40,6 +40,8 @@ export type TransportEvent = EventTime &
     /** A medium failed or was reopened (interface vanished and returned). */
     | { readonly type: 'media-error'; readonly link: string; readonly syscall: string; readonly errno: string; readonly message: string }
     | { readonly type: 'media-reopened'; readonly link: string; readonly ifindex: number }
+    /** Something the transport could not set up but works without (realtime refused, no link watch). */
+    | { readonly type: 'warning'; readonly syscall: string; readonly errno: string; readonly message: string }
   );
 
 export type Medium =

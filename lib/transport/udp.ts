@@ -61,7 +61,7 @@ class UdpTransport implements Transport {
   private nextSeq: number;
   private status: 'up' | 'active' = 'up';
   private bumpMs = 0;
-  private flowControl = false;
+  private flowControl = true; // heartbeat starts with flow control on (spec §7.7)
   private t0 = 0;
   private beat: Timer | null = null;
   private deadline: Timer | null = null;

@@ -1,19 +1,21 @@
 // One native-engine node for test/native-engine.test.ts, run in a lab namespace:
 //   node dist/test/support/engine-peer.js <config.json>
-// The config is transport-driver's JSON (kind "native") plus `blockMs`, `stallLimitMs` and
-// `realtime`. Prints every event as one JSON line on stdout, goes active after the first peer-up
-// (as membership would), and on SIGUSR1 blocks its own event loop for blockMs by spinning — the
+// The config is transport-driver's JSON (kind "native") plus `blockMs`, `realtime` and `probe`.
+// Prints every event as one JSON line on stdout, goes active after the first peer-up (as membership
+// would) and then sends `probe` once, and on SIGUSR1 blocks its own event loop for blockMs by spinning — the
 // wedged-JavaScript case — between a `block-start` and a `block-end` line that carry the engine's
 // clock (monoNow), so the test can tell what the engine did meanwhile. SIGTERM stops it.
 import * as fs from 'node:fs';
 
 import { loadNative } from '../../lib/native';
 import { createNativeTransport } from '../../lib/transport/native';
-import { driverOptions, jsonLine } from './transport-driver';
+import { commandMessage, driverOptions, jsonLine } from './transport-driver';
 
 export interface EnginePeerConfig {
   readonly blockMs?: number;
   readonly realtime?: boolean;
+  /** A message ([name, value] string fields) to send after the first peer-up. */
+  readonly probe?: readonly (readonly [string, string])[];
 }
 
 function main(file: string): void {
@@ -40,6 +42,7 @@ function main(file: string): void {
         active = true;
         transport.setCommUp();
         transport.setStatus('active');
+        if (json.probe) print({ type: 'sent', seq: transport.send(commandMessage(json.probe)) });
       }
     })
     .then(() => print({ type: 'started', pid: process.pid }))

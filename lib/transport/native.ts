@@ -1,0 +1,121 @@
+// The native engine as a Transport: a thin shell over the addon's Engine class (native/engine*.cc),
+// whose own thread beats, receives and judges liveness whatever the event loop is doing. This file
+// only relays events and checks in (so the engine can tell a wedged JS side from a busy one).
+import { loadNative, NativeUnavailableError, type NativeBinding } from '../native';
+import type { Message } from '../wire/types';
+import type { LivenessConfig, StatusInput, StatusOutcome } from './liveness';
+import type { LivenessEvent, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
+
+export type EngineEvent = TransportEvent;
+
+/** The addon's Engine: TypeErrors from the constructor name the bad option. */
+export interface EngineInstance {
+  /** Throws an Error with .syscall, .code (errno name) and .medium when a medium cannot be opened. */
+  start(): void;
+  /** Joins the engine thread; returns when every socket is closed. */
+  stop(): void;
+  setStatus(status: 'up' | 'active'): void;
+  setDeadtimeBump(extraMs: number): void;
+  setCommUp(): void;
+  setFlowControl(on: boolean): void;
+  send(message: Message): number | null;
+  retransmit(seq: number): RetransmitResult;
+  checkIn(): void;
+}
+
+export type EngineConstructor = new (options: TransportOptions, onEvents: (events: EngineEvent[]) => void) => EngineInstance;
+
+/** The C++ twin of lib/transport/liveness.ts Liveness, method for method. */
+export interface LivenessTrackerInstance {
+  isPeer(node: string): boolean;
+  state(node: string): 'init' | 'up' | 'dead' | undefined;
+  setCommUp(): void;
+  status(now: number, s: StatusInput): StatusOutcome;
+  packet(now: number, node: string, link: string, generation: number): StatusOutcome;
+  stalled(now: number, lateMs: number): LivenessEvent[];
+  tick(now: number): LivenessEvent[];
+  nextDeadline(): number;
+}
+
+export type LivenessTrackerConstructor = new (cfg: LivenessConfig, startMono: number) => LivenessTrackerInstance;
+
+/** How often JS tells the engine it is alive: often enough that stallLimitMs measures real wedging. */
+export function checkInIntervalMs(keepaliveMs: number): number {
+  return Math.max(1, Math.min(keepaliveMs, 100));
+}
+
+function requireBinding(): NativeBinding {
+  const load = loadNative();
+  if (!load.binding) throw new NativeUnavailableError(load.reason);
+  return load.binding;
+}
+
+/** Throws a TypeError naming the first bad option (the engine checks every one). */
+export function createNativeTransport(opts: TransportOptions, binding: NativeBinding = requireBinding()): Transport {
+  return new NativeTransport(opts, binding);
+}
+
+class NativeTransport implements Transport {
+  readonly kind = 'native' as const;
+  private readonly engine: EngineInstance;
+  private onEvent: ((e: TransportEvent) => void) | null = null;
+  private checkInTimer: NodeJS.Timeout | null = null;
+  private state: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(
+    private readonly opts: TransportOptions,
+    binding: NativeBinding,
+  ) {
+    this.engine = new binding.Engine(opts, (events) => this.deliver(events));
+  }
+
+  async start(onEvent: (e: TransportEvent) => void): Promise<void> {
+    if (this.state !== 'new') throw new Error(`transport: start() called twice (state ${this.state})`);
+    this.onEvent = onEvent;
+    this.engine.start();
+    this.state = 'running';
+    const engine = this.engine;
+    this.checkInTimer = setInterval(() => engine.checkIn(), checkInIntervalMs(this.opts.keepaliveMs));
+    this.checkInTimer.unref();
+  }
+
+  setStatus(status: 'up' | 'active'): void {
+    this.engine.setStatus(status);
+  }
+
+  setDeadtimeBump(extraMs: number): void {
+    this.engine.setDeadtimeBump(extraMs);
+  }
+
+  setCommUp(): void {
+    this.engine.setCommUp();
+  }
+
+  setFlowControl(on: boolean): void {
+    this.engine.setFlowControl(on);
+  }
+
+  send(message: Message): number | null {
+    return this.engine.send(message);
+  }
+
+  retransmit(seq: number): RetransmitResult {
+    return this.engine.retransmit(seq);
+  }
+
+  checkIn(): void {
+    this.engine.checkIn();
+  }
+
+  async stop(): Promise<void> {
+    if (this.checkInTimer) clearInterval(this.checkInTimer);
+    this.checkInTimer = null;
+    this.state = 'stopped';
+    this.onEvent = null; // events still queued from the thread are dropped: a stopped transport is silent
+    this.engine.stop();
+  }
+
+  private deliver(events: EngineEvent[]): void {
+    for (const e of events) this.onEvent?.(e);
+  }
+}

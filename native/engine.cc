@@ -1,0 +1,382 @@
+#include "engine.h"
+
+#include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <system_error>
+
+#include "control.h"
+#include "engine_receive.h"
+#include "realtime.h"
+
+namespace hbd {
+
+namespace {
+
+constexpr uint64_t kWakeTag = 1;
+constexpr uint64_t kTimerTag = 2;
+constexpr uint64_t kLinkTag = 3;
+constexpr uint64_t kMediumTag = 100;  // + the medium's index
+constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
+// Per wake and medium: a flooded medium must not starve the timers.
+constexpr int kMaxPacketsPerWake = 256;
+
+Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::llround(ms * 1e6)); }
+
+// The first slot of t0 + k·period strictly after `now`: missed slots are skipped, not sent in a burst.
+Nanos NextSlot(Nanos t0, Nanos period, Nanos now) { return t0 + ((now - t0) / period + 1) * period; }
+
+template <typename Body>
+EngineEvent At(Nanos mono, Nanos offset, Body&& body) {
+  return EngineEvent{NanosToMs(mono), NanosToMs(mono + offset), std::forward<Body>(body)};
+}
+
+template <typename Body>
+EngineEvent Now(Body&& body) {
+  return At(MonoNanos(), RealtimeOffset(), std::forward<Body>(body));
+}
+
+void AppendLiveness(std::vector<LivenessEvent>&& in, Nanos mono, std::vector<EngineEvent>& out) {
+  const Nanos offset = RealtimeOffset();
+  for (LivenessEvent& e : in) out.push_back(At(mono, offset, std::move(e)));
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions opts, EventSink sink)
+    : opts_(std::move(opts)),
+      sink_(std::move(sink)),
+      outbox_(OutboxConfig{ControlIdentity{opts_.liveness.localNode, opts_.uuid, opts_.generation, opts_.ttl}, opts_.wireFormat, opts_.authKeys, opts_.firstSeq,
+                           MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
+  for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
+  lastMediaError_.resize(media_.size());
+}
+
+Engine::~Engine() { Stop(); }
+
+bool Engine::WatchFd(int fd, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  return epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+std::optional<StartError> Engine::Start() {
+  if (started_) return StartError{"", SysError{"start", EALREADY, "the engine is already running"}};
+  for (auto& m : media_) {
+    if (auto e = m->Open()) {
+      CloseAll();
+      return StartError{m->spec().Describe(), *e};
+    }
+  }
+  auto fail = [this](SysError e) {
+    CloseAll();
+    return StartError{"", std::move(e)};
+  };
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_.valid()) return fail(LastError("epoll_create1", "engine"));
+  wakeFd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wakeFd_.valid()) return fail(LastError("eventfd", "engine"));
+  timerFd_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!timerFd_.valid()) return fail(LastError("timerfd_create", "engine"));
+  if (!WatchFd(wakeFd_.get(), kWakeTag) || !WatchFd(timerFd_.get(), kTimerTag)) return fail(LastError("epoll_ctl", "engine"));
+  for (size_t i = 0; i < media_.size(); i++) {
+    if (!WatchFd(media_[i]->receiveFd(), kMediumTag + i)) return fail(LastError("epoll_ctl", media_[i]->spec().Describe()));
+  }
+  // Without the link watch hbd still works; it only cannot follow re-created interfaces.
+  if (auto e = linkWatch_.Open()) {
+    startupWarnings_.push_back(*e);
+  } else if (!WatchFd(linkWatch_.fd(), kLinkTag)) {
+    startupWarnings_.push_back(LastError("epoll_ctl", "link watch"));
+  }
+  stopping_ = false;
+  liveness_.emplace(opts_.liveness, MonoNowMs());
+  lastCheckIn_ = MonoNanos();
+  try {
+    thread_ = std::thread(&Engine::Run, this);
+  } catch (const std::system_error& e) {
+    return fail(SysError{"pthread_create", e.code().value(), "engine thread"});
+  }
+  started_ = true;
+  return std::nullopt;
+}
+
+void Engine::Stop() {
+  if (!started_) return;
+  stopping_ = true;
+  Wake();
+  if (thread_.joinable()) thread_.join();
+  CloseAll();
+  started_ = false;
+}
+
+void Engine::CloseAll() {
+  for (auto& m : media_) m->Close();
+  linkWatch_.Close();
+  timerFd_.reset();
+  wakeFd_.reset();
+  epoll_.reset();
+}
+
+void Engine::Wake() {
+  const uint64_t one = 1;
+  if (wakeFd_.valid() && write(wakeFd_.get(), &one, sizeof one) < 0) {
+    // EAGAIN: the counter is saturated, so the thread is being woken anyway.
+  }
+}
+
+void Engine::SetStatus(const std::string& status) {
+  {
+    std::lock_guard<std::mutex> lock(settingsMu_);
+    settings_.status = status;
+    settings_.statusNow = true;
+  }
+  Wake();
+}
+
+void Engine::SetDeadtimeBump(double extraMs) {
+  {
+    std::lock_guard<std::mutex> lock(settingsMu_);
+    if (settings_.bumpMs == extraMs) return;
+    settings_.bumpMs = extraMs;
+    settings_.statusNow = true;  // heartbeat re-advertises a changed dt at once
+  }
+  Wake();
+}
+
+void Engine::SetCommUp() {
+  {
+    std::lock_guard<std::mutex> lock(settingsMu_);
+    settings_.commUp = true;
+  }
+  Wake();  // the deadlines change: re-arm the timer
+}
+
+void Engine::SetFlowControl(bool on) {
+  std::lock_guard<std::mutex> lock(settingsMu_);
+  settings_.flowControl = on;
+}
+
+std::variant<std::optional<int64_t>, EncodeError> Engine::Send(Message m) {
+  auto r = outbox_.Send(std::move(m), MonoNanos());
+  if (std::holds_alternative<std::optional<int64_t>>(r)) Wake();
+  return r;
+}
+
+RetransmitResult Engine::Retransmit(int64_t seq) {
+  const RetransmitResult r = outbox_.Retransmit(seq, MonoNanos());
+  if (r == RetransmitResult::Sent) Wake();
+  return r;
+}
+
+void Engine::Run() {
+  std::vector<EngineEvent> events;
+  for (const SysError& e : startupWarnings_) events.push_back(Now(WarningEvent{e}));
+  startupWarnings_.clear();
+  if (opts_.realtime) {
+    if (auto e = MakeThreadRealtime(opts_.rtprio)) events.push_back(Now(WarningEvent{*e}));
+    if (auto e = LockEngineMemory()) events.push_back(Now(WarningEvent{*e}));
+  }
+  t0_ = MonoNanos();
+  nextBeat_ = t0_;  // the first status goes out at once
+  lastDrain_ = t0_;
+  lastArrival_ = t0_;
+  armedAt_ = -1;
+  stallStopped_ = false;
+  ownStallAt_ = 0;
+  while (!stopping_.load()) Loop(events);
+  // What JS sent just before stop() (the shutdone notice) still goes out: Loop returns on
+  // stopping_ before it flushes.
+  FlushOutbox(events);
+  Emit(events);
+}
+
+void Engine::ArmTimer(Nanos at) {
+  if (at == armedAt_) return;
+  itimerspec spec{};
+  spec.it_value = ToTimespec(at == kNever ? 0 : at);  // 0 disarms
+  timerfd_settime(timerFd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  armedAt_ = at;
+}
+
+void Engine::Loop(std::vector<EngineEvent>& events) {
+  const double deadlineMs = liveness_->NextDeadline();
+  const Nanos deadline = std::isinf(deadlineMs) ? kNever : MsToNanosCeil(deadlineMs);
+  ArmTimer(std::min(nextBeat_, deadline));
+  Emit(events);
+
+  epoll_event ready[16];
+  const int n = epoll_wait(epoll_.get(), ready, 16, -1);
+  if (n < 0) return;  // EINTR (a signal for another thread); nothing else can fail here
+  const Nanos now = MonoNanos();
+  Nanos late = 0;
+  bool linkChanged = false;
+  std::vector<size_t> readable;
+  for (int k = 0; k < n; k++) {
+    const uint64_t tag = ready[k].data.u64;
+    uint64_t count;
+    if (tag == kWakeTag) {
+      if (read(wakeFd_.get(), &count, sizeof count) < 0) continue;
+    } else if (tag == kTimerTag) {
+      if (read(timerFd_.get(), &count, sizeof count) > 0 && armedAt_ > 0 && now > armedAt_) late = now - armedAt_;
+    } else if (tag == kLinkTag) {
+      linkChanged = true;
+    } else if (tag >= kMediumTag && tag - kMediumTag < media_.size()) {
+      readable.push_back(static_cast<size_t>(tag - kMediumTag));
+    }
+  }
+  if (stopping_.load()) return;
+
+  // Packets first: whatever queued (also during a stall) counts at its kernel arrival time. After a
+  // stall every medium is drained, not only those this epoll_wait happened to report.
+  const bool stalled = NanosToMs(late) > StallThresholdMs(opts_.liveness.keepaliveMs);
+  if (stalled) {
+    for (size_t i = 0; i < media_.size(); i++) DrainMedium(i, now, events);
+  } else {
+    for (size_t i : readable) DrainMedium(i, now, events);
+  }
+  lastDrain_ = now;
+  if (stalled) {
+    ownStallAt_ = now;
+    AppendLiveness(liveness_->Stalled(NanosToMs(now), NanosToMs(late)), now, events);
+  }
+  if (linkChanged) OnLinkChanges(events);
+
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock(settingsMu_);
+    s = settings_;
+    settings_.statusNow = false;
+  }
+  if (s.commUp) liveness_->SetCommUp();
+  CheckJsStall(now, events);
+  const bool beatDue = now >= nextBeat_;
+  if (beatDue) nextBeat_ = NextSlot(t0_, MsToNanos(opts_.liveness.keepaliveMs), now);
+  if ((beatDue || s.statusNow) && !stallStopped_) SendStatus(s, events);
+  FlushOutbox(events);
+
+  // The timer fired for this deadline: judge at the deadline itself (no float rounding below it).
+  double tickAt = NanosToMs(now);
+  if (deadline != kNever && now >= deadline) tickAt = std::max(tickAt, deadlineMs);
+  AppendLiveness(liveness_->Tick(tickAt), now, events);
+}
+
+void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) {
+  Medium& m = *media_[i];
+  const Nanos offset = RealtimeOffset();
+  ReceiveContext ctx{opts_.authKeys, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_};
+  Datagram d;
+  std::optional<SysError> err;
+  for (int k = 0; k < kMaxPacketsPerWake && m.Receive(buffer_, &d, &err); k++) {
+    Nanos arrival = d.kernelRealtime ? d.kernelRealtime - offset : now;
+    // Within what is possible (a stepped wall clock can push a timestamp outside), and never
+    // earlier than a packet already judged, so that liveness time does not run backwards.
+    arrival = std::clamp(arrival, lastDrain_, now);
+    arrival = std::max(arrival, lastArrival_);
+    lastArrival_ = arrival;
+    ReceiveDatagram(ctx, d, m.spec().Link(), NanosToMs(arrival), NanosToMs(arrival + offset), &events);
+  }
+  if (err) ReportMediaError(i, *err, events);
+}
+
+void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
+  Message m;
+  SetField(m, "t", FieldType::String, "status");
+  SetField(m, "st", FieldType::String, s.status);
+  SetField(m, "dt", FieldType::String, Hex(std::llround(opts_.liveness.deadtimeMs + s.bumpMs)));
+  if (s.flowControl) SetField(m, "protocol", FieldType::String, "1");
+  auto r = outbox_.Send(std::move(m), MonoNanos());
+  if (auto* err = std::get_if<EncodeError>(&r)) events.push_back(Now(WarningEvent{SysError{"encode", EINVAL, "status message: " + err->detail}}));
+}
+
+void Engine::FlushOutbox(std::vector<EngineEvent>& events) {
+  for (const std::string& bytes : outbox_.TakeQueued()) {
+    for (size_t i = 0; i < media_.size(); i++) {
+      if (!media_[i]->open()) continue;  // interface gone: reported when it went
+      if (auto e = media_[i]->Send(bytes)) ReportMediaError(i, *e, events);
+      else lastMediaError_[i].clear();
+    }
+  }
+}
+
+void Engine::ReportMediaError(size_t i, const SysError& e, std::vector<EngineEvent>& events, const std::string& message) {
+  const std::string key = e.syscall + ":" + ErrnoName(e.err);
+  if (lastMediaError_[i] == key) return;
+  lastMediaError_[i] = key;
+  events.push_back(Now(MediaErrorEvent{media_[i]->spec().Link(), e, message.empty() ? Describe(e) : message}));
+}
+
+void Engine::ReopenMedium(size_t i, std::vector<EngineEvent>& events) {
+  Medium& m = *media_[i];
+  if (auto e = m.Open()) {
+    ReportMediaError(i, *e, events);
+    return;
+  }
+  if (!WatchFd(m.receiveFd(), kMediumTag + i)) {
+    ReportMediaError(i, LastError("epoll_ctl", m.spec().Describe()), events);
+    m.Close();
+    return;
+  }
+  lastMediaError_[i].clear();
+  events.push_back(Now(MediaReopenedEvent{m.spec().Link(), m.ifindex()}));
+}
+
+void Engine::OnLinkChanges(std::vector<EngineEvent>& events) {
+  for (const LinkChange& c : linkWatch_.Drain()) {
+    for (size_t i = 0; i < media_.size(); i++) {
+      Medium& m = *media_[i];
+      const std::string& iface = m.spec().iface;
+      const bool named = c.ifname == iface;
+      const bool same = m.open() && c.ifindex == m.ifindex();
+      switch (c.kind) {
+        case LinkChange::Kind::LinkGone:
+          if (same) {
+            const int old = m.ifindex();
+            m.Close();
+            const std::string what = m.spec().Describe() + ": interface " + iface + " (index " + std::to_string(old) + ") was removed; the medium reopens when it returns";
+            ReportMediaError(i, SysError{"RTM_DELLINK", ENODEV, what}, events, what);
+          }
+          break;
+        case LinkChange::Kind::LinkNew:
+          if (named && !same) ReopenMedium(i, events);  // new or re-created (new ifindex)
+          break;
+        case LinkChange::Kind::AddrNew:
+          if (same) m.RefreshDestination();
+          else if (named && !m.open()) ReopenMedium(i, events);  // bcast waits for an address
+          break;
+        case LinkChange::Kind::Resync: {
+          const int now = static_cast<int>(if_nametoindex(iface.c_str()));
+          if (now != 0 && (!m.open() || now != m.ifindex())) ReopenMedium(i, events);
+          break;
+        }
+      }
+    }
+  }
+}
+
+void Engine::CheckJsStall(Nanos now, std::vector<EngineEvent>& events) {
+  if (stallStopped_ || opts_.stallLimitMs <= 0) return;
+  // After our own stall JavaScript was frozen too: give it the full limit again.
+  const Nanos since = std::max(lastCheckIn_.load(std::memory_order_relaxed), ownStallAt_);
+  const double silentMs = NanosToMs(now - since);
+  if (silentMs <= opts_.stallLimitMs) return;
+  stallStopped_ = true;
+  // The JS logger is what is wedged, so this goes straight to stderr.
+  std::fprintf(stderr, "hbd: engine: JavaScript has not checked in for %.0f ms (limit %.0f ms): the event loop is wedged; heartbeats stopped so that this node cannot hold resources as a zombie\n", silentMs, opts_.stallLimitMs);
+  events.push_back(At(now, RealtimeOffset(), StallStopEvent{silentMs}));
+}
+
+void Engine::Emit(std::vector<EngineEvent>& events) {
+  if (events.empty()) return;
+  sink_(std::move(events));
+  events.clear();
+}
+
+}  // namespace hbd

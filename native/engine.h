@@ -1,0 +1,129 @@
+// The heartbeat engine: one plain std::thread that sends status every keepalive, receives and
+// judges every packet and declares peers dead at their deadline, independent of the JavaScript
+// event loop. epoll over the media sockets, an eventfd (commands, stop), a timerfd armed with
+// absolute CLOCK_MONOTONIC deadlines and the rtnetlink link watch. No Node-API in here: events
+// leave through the EventSink, which must never block (native/engine_js.cc batches them into one
+// ThreadSafeFunction).
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "clock.h"
+#include "codec.h"
+#include "engine_events.h"
+#include "engine_outbox.h"
+#include "fd.h"
+#include "liveness.h"
+#include "media.h"
+#include "netlink.h"
+#include "sys_error.h"
+
+namespace hbd {
+
+struct EngineOptions {
+  LivenessConfig liveness;  // localNode, nodes and the timings
+  std::vector<MediumSpec> media;
+  uint16_t udpPort = 694;
+  double stallLimitMs = 0;
+  AuthKeys authKeys;
+  WireFormat wireFormat = WireFormat::NetstringAuth;
+  std::string uuid;  // 16 bytes
+  int64_t generation = 0;
+  int64_t firstSeq = 1;
+  int ttl = 0;
+  bool realtime = false;
+  int rtprio = 0;  // 0: the minimum SCHED_FIFO priority
+  double maxRexmitDelayMs = 250;  // ha.cf max_rexmit_delay: one history slot re-sent per (this − 10) ms
+};
+
+struct StartError {
+  std::string medium;  // MediumSpec::Describe(), empty for the engine's own descriptors
+  SysError error;
+};
+
+using EventSink = std::function<void(std::vector<EngineEvent>&&)>;
+
+class Engine {
+ public:
+  Engine(EngineOptions opts, EventSink sink);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Opens every medium and starts the thread, which beats with st=up at once.
+  std::optional<StartError> Start();
+  // Idempotent; returns once the thread has exited and every socket is closed.
+  void Stop();
+
+  // Commands from JavaScript: short mutex holds, never a wait for the engine thread. The
+  // settings may be given before Start(); Send() queues only for a running engine's thread.
+  void SetStatus(const std::string& status);
+  void SetDeadtimeBump(double extraMs);
+  void SetCommUp();
+  void SetFlowControl(bool on);
+  std::variant<std::optional<int64_t>, EncodeError> Send(Message m);
+  RetransmitResult Retransmit(int64_t seq);
+  void CheckIn() { lastCheckIn_.store(MonoNanos(), std::memory_order_relaxed); }
+
+ private:
+  // Settings JavaScript changes; the thread copies them under settingsMu_.
+  struct Settings {
+    std::string status = "up";
+    double bumpMs = 0;
+    bool flowControl = true;  // heartbeat starts with flow control on (spec §7.7), as lib/transport/udp.ts
+    bool commUp = false;
+    bool statusNow = false;  // send a status at once (a setting changed)
+  };
+
+  void Wake();
+  void CloseAll();
+  void Run();
+  void Loop(std::vector<EngineEvent>& events);
+  void ArmTimer(Nanos at);
+  void DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events);
+  void OnLinkChanges(std::vector<EngineEvent>& events);
+  void ReopenMedium(size_t i, std::vector<EngineEvent>& events);
+  void SendStatus(const Settings& s, std::vector<EngineEvent>& events);
+  void FlushOutbox(std::vector<EngineEvent>& events);
+  void CheckJsStall(Nanos now, std::vector<EngineEvent>& events);
+  void Emit(std::vector<EngineEvent>& events);
+  // Reports a failure once (not once per packet) until the medium works again.
+  void ReportMediaError(size_t i, const SysError& e, std::vector<EngineEvent>& events, const std::string& message = {});
+  bool WatchFd(int fd, uint64_t tag);
+
+  const EngineOptions opts_;
+  const EventSink sink_;
+  std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
+  Outbox outbox_;
+  std::vector<std::unique_ptr<Medium>> media_;
+  std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only
+  LinkWatch linkWatch_;
+  Fd epoll_, wakeFd_, timerFd_;
+  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kReceiveBuffer);
+
+  std::mutex settingsMu_;
+  Settings settings_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<Nanos> lastCheckIn_{0};
+  std::thread thread_;
+  bool started_ = false;
+
+  // Engine-thread state.
+  Nanos t0_ = 0;          // origin of the beat schedule t0 + k·keepalive
+  Nanos nextBeat_ = 0;
+  Nanos armedAt_ = -1;    // the timerfd's current absolute expiry
+  Nanos lastDrain_ = 0;   // every socket was empty at this time
+  Nanos lastArrival_ = 0; // the latest arrival time handed to liveness
+  Nanos ownStallAt_ = 0;  // when the engine last detected its own stall
+  bool stallStopped_ = false;
+  std::vector<SysError> startupWarnings_;  // from Start(), reported by the thread
+};
+
+}  // namespace hbd

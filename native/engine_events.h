@@ -1,0 +1,66 @@
+// What the engine thread reports to JavaScript: plain C++ values, converted to the
+// TransportEvent shapes of lib/transport/types.ts on the JS thread (native/engine_js.cc).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "codec.h"
+#include "liveness.h"
+#include "sys_error.h"
+
+namespace hbd {
+
+struct StatusEvent {
+  std::string node;
+  std::string link;
+  Message message;
+  int64_t seq = 0;
+  int64_t generation = 0;
+};
+
+struct MessageEvent {
+  std::string node;
+  std::string link;
+  Message message;
+  std::optional<int64_t> seq;
+  int64_t generation = 0;
+  bool forUs = false;
+};
+
+struct AuthFailEvent {
+  std::string link;
+  std::string source;
+  std::string reason;
+  std::optional<std::string> node;
+};
+
+struct StallStopEvent {
+  double silentMs = 0;
+};
+
+// A medium failed: a system call on its sockets, or its interface went away.
+struct MediaErrorEvent {
+  std::string link;
+  SysError error;
+  std::string message;  // for people: what failed and what happens next
+};
+
+// Something the engine works without could not be set up (realtime, the link watch).
+struct WarningEvent {
+  SysError error;
+};
+
+struct MediaReopenedEvent {
+  std::string link;
+  int ifindex = 0;
+};
+
+struct EngineEvent {
+  double mono = 0;  // CLOCK_MONOTONIC ms: for packets, their kernel arrival time
+  double wall = 0;  // CLOCK_REALTIME ms
+  std::variant<LivenessEvent, StatusEvent, MessageEvent, AuthFailEvent, StallStopEvent, MediaErrorEvent, MediaReopenedEvent, WarningEvent> body;
+};
+
+}  // namespace hbd

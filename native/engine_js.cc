@@ -1,0 +1,333 @@
+#include "engine_js.h"
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <memory>
+#include <mutex>
+
+#include "control.h"
+#include "convert.h"
+#include "engine.h"
+#include "js_values.h"
+#include "liveness_js.h"
+
+namespace hbd {
+
+namespace {
+
+constexpr double kMaxMs = 24.0 * 3600 * 1000;
+constexpr int64_t kMaxWireInt = (int64_t{1} << 53) - 1;
+
+// ---- options -------------------------------------------------------------------------------
+
+MediumSpec MediumFromJs(const Napi::Env& env, const Napi::Value& v, size_t i) {
+  const std::string where = "Engine options.media[" + std::to_string(i) + "]";
+  Napi::Object o = ObjectArg(env, v, where);
+  MediumSpec m;
+  const std::string kind = StringProp(o, where, "kind");
+  m.iface = StringProp(o, where, "iface");
+  if (m.iface.size() >= IF_NAMESIZE || m.iface.find('/') != std::string::npos) {
+    throw Napi::TypeError::New(env, where + ".iface \"" + m.iface + "\" is not a valid interface name (at most " + std::to_string(IF_NAMESIZE - 1) + " characters, no '/')");
+  }
+  if (kind == "bcast") {
+    m.kind = MediumSpec::Kind::Bcast;
+  } else if (kind == "mcast") {
+    m.kind = MediumSpec::Kind::Mcast;
+    m.group = StringProp(o, where, "group");
+    in_addr a{};
+    if (inet_pton(AF_INET, m.group.c_str(), &a) != 1 || !IN_MULTICAST(ntohl(a.s_addr))) {
+      throw Napi::TypeError::New(env, where + ".group must be an IPv4 multicast address 224.0.0.0-239.255.255.255 (got \"" + m.group + "\")");
+    }
+    m.port = static_cast<uint16_t>(IntegerProp(o, where, "port", 1, 65535));
+    m.ttl = static_cast<int>(IntegerProp(o, where, "ttl", 0, 255));
+    m.loop = BoolProp(o, where, "loop");
+  } else if (kind == "ucast") {
+    m.kind = MediumSpec::Kind::Ucast;
+    m.peer = StringProp(o, where, "peer");
+  } else {
+    throw Napi::TypeError::New(env, where + ".kind must be 'bcast', 'mcast' or 'ucast' (got " + Describe(o.Get("kind")) + ")");
+  }
+  return m;
+}
+
+EngineOptions OptionsFromJs(const Napi::Env& env, const Napi::Value& v) {
+  const std::string where = "Engine options";
+  Napi::Object o = ObjectArg(env, v, where);
+  EngineOptions e;
+  e.liveness = LivenessConfigFromJs(o, where);
+  bool known = false;
+  for (const std::string& n : e.liveness.nodes) known = known || n == e.liveness.localNode;
+  if (!known) throw Napi::TypeError::New(env, where + ".localNode \"" + e.liveness.localNode + "\" must be one of nodes");
+  Napi::Value media = o.Get("media");
+  if (!media.IsArray() || media.As<Napi::Array>().Length() == 0) {
+    throw Napi::TypeError::New(env, where + ".media must be a non-empty array of media (got " + Describe(media) + ")");
+  }
+  for (uint32_t i = 0; i < media.As<Napi::Array>().Length(); i++) e.media.push_back(MediumFromJs(env, media.As<Napi::Array>().Get(i), i));
+  e.udpPort = static_cast<uint16_t>(IntegerProp(o, where, "udpPort", 1, 65535));
+  e.stallLimitMs = NumberProp(o, where, "stallLimitMs", 1, kMaxMs);
+  AuthKeysFromJs(env, o.Get("authKeys"), false, &e.authKeys);
+  if (!e.authKeys.Find(e.authKeys.send_index)) {
+    throw Napi::TypeError::New(env, where + ".authKeys.sendIndex " + std::to_string(e.authKeys.send_index) + " has no key in authKeys.keys");
+  }
+  e.wireFormat = WireFormatFromJs(env, o.Get("wireFormat"));
+  Napi::Value uuid = o.Get("uuid");
+  if (!uuid.IsBuffer() || uuid.As<Napi::Buffer<uint8_t>>().Length() != 16) {
+    throw Napi::TypeError::New(env, where + ".uuid must be a Buffer of 16 bytes (got " + Describe(uuid) + ")");
+  }
+  const auto bytes = BufferProp(o, where, "uuid");
+  e.uuid.assign(bytes.begin(), bytes.end());
+  e.generation = IntegerProp(o, where, "generation", 0, kMaxWireInt);
+  e.firstSeq = IntegerProp(o, where, "firstSeq", 1, kMaxWireInt);
+  e.ttl = static_cast<int>(IntegerProp(o, where, "ttl", 0, 1000000));
+  e.realtime = BoolProp(o, where, "realtime");
+  Napi::Value prio = o.Get("rtprio");
+  e.rtprio = prio.IsNull() || prio.IsUndefined() ? 0 : static_cast<int>(IntegerProp(o, where, "rtprio", 1, 99));
+  if (!o.Get("maxRexmitDelayMs").IsUndefined()) e.maxRexmitDelayMs = static_cast<double>(IntegerProp(o, where, "maxRexmitDelayMs", 1, 3600000));
+  return e;
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+void SetError(Napi::Object o, const SysError& e, const std::string& message) {
+  o.Set("syscall", e.syscall);
+  o.Set("errno", ErrnoName(e.err));
+  o.Set("message", message);
+}
+
+struct EventToJs {
+  Napi::Env env;
+  Napi::Object o;
+
+  void operator()(const LivenessEvent& e) { SetLivenessEventFields(o, e); }
+  void operator()(const StatusEvent& e) {
+    o.Set("type", "status");
+    o.Set("node", e.node);
+    o.Set("link", e.link);
+    o.Set("message", MessageToJs(env, e.message));
+    o.Set("seq", JsInt(env, e.seq));
+    o.Set("generation", JsInt(env, e.generation));
+  }
+  void operator()(const MessageEvent& e) {
+    o.Set("type", "message");
+    o.Set("node", e.node);
+    o.Set("link", e.link);
+    o.Set("message", MessageToJs(env, e.message));
+    o.Set("seq", e.seq ? Napi::Value(JsInt(env, *e.seq)) : env.Null());
+    o.Set("generation", JsInt(env, e.generation));
+    o.Set("forUs", Napi::Boolean::New(env, e.forUs));
+  }
+  void operator()(const AuthFailEvent& e) {
+    o.Set("type", "auth-fail");
+    o.Set("link", e.link);
+    o.Set("source", e.source);
+    o.Set("reason", e.reason);
+    o.Set("node", e.node ? Napi::Value(Napi::String::New(env, *e.node)) : env.Null());
+  }
+  void operator()(const StallStopEvent& e) {
+    o.Set("type", "stall-stop");
+    o.Set("silentMs", Napi::Number::New(env, e.silentMs));
+  }
+  void operator()(const MediaErrorEvent& e) {
+    o.Set("type", "media-error");
+    o.Set("link", e.link);
+    SetError(o, e.error, e.message);
+  }
+  void operator()(const MediaReopenedEvent& e) {
+    o.Set("type", "media-reopened");
+    o.Set("link", e.link);
+    o.Set("ifindex", Napi::Number::New(env, e.ifindex));
+  }
+  void operator()(const WarningEvent& e) {
+    o.Set("type", "warning");
+    SetError(o, e.error, hbd::Describe(e.error));
+  }
+};
+
+Napi::Array EventsToJs(const Napi::Env& env, const std::vector<EngineEvent>& events) {
+  Napi::Array a = Napi::Array::New(env, events.size());
+  for (uint32_t i = 0; i < events.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    std::visit(EventToJs{env, o}, events[i].body);
+    o.Set("mono", Napi::Number::New(env, events[i].mono));
+    o.Set("wall", Napi::Number::New(env, events[i].wall));
+    a.Set(i, o);
+  }
+  return a;
+}
+
+// Events wait here between the engine thread and JavaScript. At most one call is queued on the
+// ThreadSafeFunction at a time; everything that arrives meanwhile joins that call's batch, so a
+// blocked event loop costs memory for the events, never a growing queue of calls, and the engine
+// never waits. Owned by the ThreadSafeFunction (freed by its finalizer).
+struct EventPipe {
+  std::mutex mu;
+  std::vector<EngineEvent> pending;
+  bool scheduled = false;
+  Napi::ThreadSafeFunction tsfn;
+
+  void Push(std::vector<EngineEvent>&& events) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      pending.insert(pending.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+      if (scheduled) return;
+      scheduled = true;
+    }
+    // napi_closing (environment going away) or queue errors: the events have nowhere to go.
+    tsfn.NonBlockingCall([this](Napi::Env env, Napi::Function onEvents) { Deliver(env, onEvents); });
+  }
+
+  void Deliver(Napi::Env env, Napi::Function onEvents) {
+    std::vector<EngineEvent> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      batch.swap(pending);
+      scheduled = false;
+    }
+    if (env == nullptr || onEvents.IsEmpty() || batch.empty()) return;
+    onEvents.Call({EventsToJs(env, batch)});
+  }
+};
+
+// ---- the class -----------------------------------------------------------------------------
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {
+                           InstanceMethod<&EngineWrap::Start>("start"),
+                           InstanceMethod<&EngineWrap::Stop>("stop"),
+                           InstanceMethod<&EngineWrap::SetStatus>("setStatus"),
+                           InstanceMethod<&EngineWrap::SetDeadtimeBump>("setDeadtimeBump"),
+                           InstanceMethod<&EngineWrap::SetCommUp>("setCommUp"),
+                           InstanceMethod<&EngineWrap::SetFlowControl>("setFlowControl"),
+                           InstanceMethod<&EngineWrap::Send>("send"),
+                           InstanceMethod<&EngineWrap::Retransmit>("retransmit"),
+                           InstanceMethod<&EngineWrap::CheckIn>("checkIn"),
+                       });
+  }
+
+  // new Engine(options: TransportOptions, onEvents: (events: object[]) => void)
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    EngineOptions options = OptionsFromJs(env, info[0]);
+    if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "Engine: onEvents must be a function (got " + Describe(info[1]) + ")");
+    onEvents_ = Napi::Persistent(info[1].As<Napi::Function>());
+    // The engine thread runs only between start() and Shutdown(), when pipe_ is set.
+    engine_ = std::make_unique<Engine>(std::move(options), [this](std::vector<EngineEvent>&& events) { pipe_->Push(std::move(events)); });
+  }
+
+  ~EngineWrap() override { Shutdown(); }
+
+ private:
+  enum class Phase { Created, Running, Stopped };
+
+  void Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (phase_ != Phase::Created) throw Napi::Error::New(env, "Engine.start: an engine starts once (create a new one)");
+    auto* pipe = new EventPipe();
+    pipe->tsfn = Napi::ThreadSafeFunction::New(env, onEvents_.Value(), "hbd engine events", 0, 1, pipe, [](Napi::Env, EventPipe* p) { delete p; });
+    pipe->tsfn.Unref(env);  // a running engine alone does not keep the process alive
+    pipe_ = pipe;
+    if (auto err = engine_->Start()) {
+      Shutdown();
+      Napi::Error e = Napi::Error::New(env, hbd::Describe(err->error));
+      e.Set("syscall", err->error.syscall);
+      e.Set("code", ErrnoName(err->error.err));
+      e.Set("errno", Napi::Number::New(env, -err->error.err));
+      if (!err->medium.empty()) e.Set("medium", err->medium);
+      throw e;
+    }
+    env_ = env;
+    if (napi_add_env_cleanup_hook(env, &EngineWrap::OnEnvTeardown, this) == napi_ok) hooked_ = true;
+    phase_ = Phase::Running;
+  }
+
+  // Synchronous: the thread wakes at once and never waits for JavaScript, so the join is short.
+  void Stop(const Napi::CallbackInfo&) { Shutdown(); }
+
+  // The process is exiting with the engine running: stop the thread before Node tears down the
+  // ThreadSafeFunction (cleanup hooks run last-registered first, so this one runs before it).
+  static void OnEnvTeardown(void* arg) {
+    auto* self = static_cast<EngineWrap*>(arg);
+    self->hooked_ = false;
+    self->Shutdown();
+  }
+
+  // Stops the thread before the ThreadSafeFunction goes: the thread is its only caller.
+  void Shutdown() {
+    if (hooked_) {
+      napi_remove_env_cleanup_hook(env_, &EngineWrap::OnEnvTeardown, this);
+      hooked_ = false;
+    }
+    engine_->Stop();
+    if (pipe_) {
+      pipe_->tsfn.Release();
+      pipe_ = nullptr;
+    }
+    phase_ = Phase::Stopped;
+  }
+
+  // The settings may come before start() (they shape the first status) and are ignored after stop().
+  void SetStatus(const Napi::CallbackInfo& info) {
+    const std::string st = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (st != "up" && st != "active") throw Napi::TypeError::New(info.Env(), "Engine.setStatus: status must be 'up' or 'active' (got " + Describe(info[0]) + ")");
+    engine_->SetStatus(st);
+  }
+
+  void SetDeadtimeBump(const Napi::CallbackInfo& info) {
+    const double ms = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(ms >= 0 && ms <= kMaxMs)) throw Napi::TypeError::New(info.Env(), "Engine.setDeadtimeBump: extraMs must be a number from 0 to 86400000 (got " + Describe(info[0]) + ")");
+    engine_->SetDeadtimeBump(ms);
+  }
+
+  void SetCommUp(const Napi::CallbackInfo&) { engine_->SetCommUp(); }
+
+  void SetFlowControl(const Napi::CallbackInfo& info) {
+    if (!info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "Engine.setFlowControl: on must be true or false (got " + Describe(info[0]) + ")");
+    engine_->SetFlowControl(info[0].As<Napi::Boolean>().Value());
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (phase_ != Phase::Running) throw Napi::Error::New(env, std::string("Engine.send: the engine is not running (") + (phase_ == Phase::Created ? "call start() first)" : "it was stopped)"));
+    Message m = MessageFromJs(env, info[0]);
+    if (!StringField(m, "t")) throw Napi::RangeError::New(env, "Engine.send: a cluster message needs a t field");
+    auto r = engine_->Send(std::move(m));
+    if (auto* err = std::get_if<EncodeError>(&r)) throw EncodeErrorToJs(info.Env(), *err);
+    const auto& seq = std::get<std::optional<int64_t>>(r);
+    return seq ? Napi::Value(JsInt(info.Env(), *seq)) : info.Env().Null();
+  }
+
+  // Answers from the history at any time; only a running engine puts the bytes on the wire.
+  Napi::Value Retransmit(const Napi::CallbackInfo& info) {
+    const double seq = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(seq >= 0 && seq <= static_cast<double>(kMaxWireInt)) || seq != static_cast<double>(static_cast<int64_t>(seq))) {
+      throw Napi::TypeError::New(info.Env(), "Engine.retransmit: seq must be a non-negative integer (got " + Describe(info[0]) + ")");
+    }
+    return Napi::String::New(info.Env(), RetransmitResultName(engine_->Retransmit(static_cast<int64_t>(seq))));
+  }
+
+  // Harmless before start and after stop: the interval that calls it may outlive the engine.
+  void CheckIn(const Napi::CallbackInfo&) { engine_->CheckIn(); }
+
+  Napi::FunctionReference onEvents_;
+  std::unique_ptr<Engine> engine_;
+  EventPipe* pipe_ = nullptr;  // owned by its ThreadSafeFunction
+  napi_env env_ = nullptr;
+  bool hooked_ = false;  // OnEnvTeardown is registered
+  Phase phase_ = Phase::Created;
+};
+
+Napi::Value MonoNow(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MonoNowMs()); }
+
+}  // namespace
+
+void InitEngine(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", EngineWrap::Define(env));
+  exports.Set("monoNow", Napi::Function::New(env, MonoNow, "monoNow"));
+}
+
+}  // namespace hbd

@@ -1,0 +1,86 @@
+#include "engine_outbox.h"
+
+#include <ctime>
+#include <utility>
+
+namespace hbd {
+
+const char* RetransmitResultName(RetransmitResult r) {
+  switch (r) {
+    case RetransmitResult::Sent: return "sent";
+    case RetransmitResult::Throttled: return "throttled";
+    case RetransmitResult::TooLow: return "too-low";
+    case RetransmitResult::TooHigh: return "too-high";
+    case RetransmitResult::NotFound: return "not-found";
+  }
+  return "?";
+}
+
+void SendHistory::Add(int64_t seq, const std::string& bytes) {
+  Slot& s = ring_[next_];
+  if (s.seq >= 0) lowSeq_ = s.seq;
+  s.seq = seq;
+  s.bytes = bytes;
+  s.lastRexmit.reset();
+  next_ = (next_ + 1) % ring_.size();
+  highSeq_ = seq;
+}
+
+RetransmitResult SendHistory::Take(int64_t seq, Nanos now, std::string* bytes) {
+  if (seq <= lowSeq_) return RetransmitResult::TooLow;
+  if (seq > highSeq_) return RetransmitResult::TooHigh;
+  // Seqs are added in order without gaps, so the slot of `seq` is a fixed distance behind next_.
+  const size_t back = static_cast<size_t>(highSeq_ - seq) + 1;
+  Slot& s = ring_[(next_ + ring_.size() - back % ring_.size()) % ring_.size()];
+  if (s.seq == seq) {
+    if (s.lastRexmit && now - *s.lastRexmit < minGap_) return RetransmitResult::Throttled;
+    s.lastRexmit = now;
+    *bytes = s.bytes;
+    return RetransmitResult::Sent;
+  }
+  return RetransmitResult::NotFound;
+}
+
+Outbox::Outbox(OutboxConfig cfg) : cfg_(std::move(cfg)), nextSeq_(cfg_.firstSeq), history_(cfg_.firstSeq, cfg_.retransmitGap) {
+  uuids_[cfg_.identity.node] = cfg_.identity.uuid;
+}
+
+std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, Nanos monoNow) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool sequenced = !IsUnsequenced(m);
+  ControlStamp stamp;
+  stamp.seq = nextSeq_;
+  stamp.unixSeconds = static_cast<int64_t>(std::time(nullptr));
+  if (sequenced) stamp.loadavg = loadavg_.Get(monoNow);
+  AddControlFields(m, cfg_.identity, stamp, uuids_);
+  auto encoded = Encode(m, cfg_.format, cfg_.keys);
+  if (auto* err = std::get_if<EncodeError>(&encoded)) return *err;
+  std::string& bytes = std::get<std::string>(encoded);
+  std::optional<int64_t> seq;
+  if (sequenced) {
+    seq = nextSeq_++;
+    history_.Add(*seq, bytes);
+  }
+  queue_.push_back(std::move(bytes));
+  return seq;
+}
+
+RetransmitResult Outbox::Retransmit(int64_t seq, Nanos monoNow) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string bytes;
+  const RetransmitResult r = history_.Take(seq, monoNow, &bytes);
+  if (r == RetransmitResult::Sent) queue_.push_back(std::move(bytes));
+  return r;
+}
+
+void Outbox::LearnUuid(const std::string& node, const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uuids_[node] = uuid;
+}
+
+std::deque<std::string> Outbox::TakeQueued() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(queue_, {});
+}
+
+}  // namespace hbd

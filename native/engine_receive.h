@@ -1,0 +1,30 @@
+// The engine's receive path for one datagram: decode and verify (codec), the control-field checks
+// of spec §7.6 step 1, node identity, then liveness; appends the events it causes in order
+// (liveness events first, then `status` / `message`).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "codec.h"
+#include "engine_events.h"
+#include "engine_outbox.h"
+#include "liveness.h"
+#include "media.h"
+
+namespace hbd {
+
+struct ReceiveContext {
+  const AuthKeys& keys;
+  const std::string& localNode;
+  const std::string& localUuid;
+  Liveness& liveness;
+  Outbox& outbox;  // learns the UUIDs of verified senders
+};
+
+// `mono`/`wall`: the datagram's arrival time in ms (kernel timestamp when there is one).
+void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, double wall, std::vector<EngineEvent>* out);
+
+// The auth-fail reason for a verdict other than Ok; the wording of lib/transport/inbound.ts.
+std::string VerdictReason(const AuthVerdict& v);
+
+}  // namespace hbd

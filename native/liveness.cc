@@ -1,0 +1,200 @@
+#include "liveness.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace hbd {
+
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+LivenessEvent Event(LivenessEvent::Type type, const std::string& node, const std::string& link = {}) {
+  LivenessEvent e;
+  e.type = type;
+  e.node = node;
+  e.link = link;
+  return e;
+}
+
+}  // namespace
+
+const char* LivenessEventName(LivenessEvent::Type t) {
+  switch (t) {
+    case LivenessEvent::Type::PeerUp: return "peer-up";
+    case LivenessEvent::Type::PeerLate: return "peer-late";
+    case LivenessEvent::Type::PeerDead: return "peer-dead";
+    case LivenessEvent::Type::PeerRestart: return "peer-restart";
+    case LivenessEvent::Type::Replay: return "replay";
+    case LivenessEvent::Type::LinkUp: return "link-up";
+    case LivenessEvent::Type::LinkDead: return "link-dead";
+    case LivenessEvent::Type::OwnStall: return "own-stall";
+  }
+  return "?";
+}
+
+double StallThresholdMs(double keepaliveMs) { return std::max(5.0, keepaliveMs / 2); }
+
+Liveness::Liveness(LivenessConfig cfg, double startMono) : cfg_(std::move(cfg)), graceUntil_(-kInfinity) {
+  for (const std::string& node : cfg_.nodes) {
+    if (node == cfg_.localNode || index_.count(node)) continue;
+    Peer p;
+    p.node = node;
+    p.lastStatus = startMono;
+    p.dtMs = cfg_.deadtimeMs;
+    index_.emplace(node, peers_.size());
+    peers_.push_back(std::move(p));
+  }
+}
+
+Liveness::Peer* Liveness::Find(const std::string& node) {
+  auto it = index_.find(node);
+  return it == index_.end() ? nullptr : &peers_[it->second];
+}
+
+const char* Liveness::PeerState(const std::string& node) const {
+  auto it = index_.find(node);
+  if (it == index_.end()) return nullptr;
+  switch (peers_[it->second].state) {
+    case State::Init: return "init";
+    case State::Up: return "up";
+    case State::Dead: return "dead";
+  }
+  return nullptr;
+}
+
+StatusOutcome Liveness::Status(double now, const StatusInput& s) {
+  StatusOutcome out;
+  if (s.node == cfg_.localNode) {
+    OwnLink(s.link, out.events);
+    return out;
+  }
+  Peer* p = Find(s.node);
+  if (!p) return out;
+  const int64_t oldGeneration = p->generation;
+  if (!CheckGeneration(*p, s.generation, out.events)) return out;
+  if (s.seq <= p->lastSeq) {
+    // The same seq again is a duplicate from another medium: it still proves the link.
+    if (s.seq == p->lastSeq) TouchLink(now, *p, s.link, out.events);
+    return out;
+  }
+  const double gap = now - p->lastStatus;
+  if (p->state == State::Up && p->heardAny && gap > cfg_.warntimeMs) {
+    LivenessEvent e = Event(LivenessEvent::Type::PeerLate, s.node, s.link);
+    e.gapMs = gap;
+    out.events.push_back(std::move(e));
+  }
+  if (p->state != State::Up) {
+    LivenessEvent e = Event(LivenessEvent::Type::PeerUp, s.node, s.link);
+    e.status = s.status;
+    e.generation = s.generation;
+    e.restarted = oldGeneration >= 0 && s.generation > oldGeneration;
+    e.returned = p->state == State::Dead && p->lastSeq >= 0;
+    out.events.push_back(std::move(e));
+    p->state = State::Up;
+  }
+  p->lastStatus = now;
+  p->lastSeq = s.seq;
+  p->heardAny = true;
+  if (s.dtMs > 0) p->dtMs = s.dtMs;
+  TouchLink(now, *p, s.link, out.events);
+  out.accepted = true;
+  return out;
+}
+
+StatusOutcome Liveness::Packet(double now, const std::string& node, const std::string& link, int64_t generation) {
+  StatusOutcome out;
+  if (node == cfg_.localNode) {
+    OwnLink(link, out.events);
+    return out;
+  }
+  Peer* p = Find(node);
+  if (!p) return out;
+  if (!CheckGeneration(*p, generation, out.events)) return out;
+  TouchLink(now, *p, link, out.events);
+  out.accepted = true;
+  return out;
+}
+
+std::vector<LivenessEvent> Liveness::Stalled(double now, double lateMs) {
+  graceUntil_ = std::max(graceUntil_, now + 2 * cfg_.keepaliveMs + StallThresholdMs(cfg_.keepaliveMs));
+  LivenessEvent e = Event(LivenessEvent::Type::OwnStall, "");
+  e.lateMs = lateMs;
+  return {e};
+}
+
+std::vector<LivenessEvent> Liveness::Tick(double now) {
+  std::vector<LivenessEvent> events;
+  if (now < graceUntil_) return events;
+  for (Peer& p : peers_) {
+    const double timeout = Timeout(p);
+    if (p.state != State::Dead && now >= p.lastStatus + timeout) {
+      p.state = State::Dead;
+      LivenessEvent e = Event(LivenessEvent::Type::PeerDead, p.node);
+      e.silentMs = now - p.lastStatus;
+      e.timeoutMs = timeout;
+      events.push_back(std::move(e));
+    }
+    for (auto& [link, l] : p.links) {
+      if (l.up && now >= l.lastSeen + timeout) {
+        l.up = false;
+        events.push_back(Event(LivenessEvent::Type::LinkDead, p.node, link));
+      }
+    }
+  }
+  return events;
+}
+
+double Liveness::NextDeadline() const {
+  double next = kInfinity;
+  for (const Peer& p : peers_) {
+    const double timeout = Timeout(p);
+    if (p.state != State::Dead) next = std::min(next, p.lastStatus + timeout);
+    for (const auto& [link, l] : p.links) {
+      if (l.up) next = std::min(next, l.lastSeen + timeout);
+    }
+  }
+  return next == kInfinity ? next : std::max(next, graceUntil_);
+}
+
+bool Liveness::CheckGeneration(Peer& p, int64_t generation, std::vector<LivenessEvent>& events) {
+  if (p.generation >= 0 && generation < p.generation) {
+    LivenessEvent e = Event(LivenessEvent::Type::Replay, p.node);
+    e.generation = generation;
+    e.currentGeneration = p.generation;
+    events.push_back(std::move(e));
+    return false;
+  }
+  if (generation > p.generation) {
+    if (p.generation >= 0) {
+      LivenessEvent e = Event(LivenessEvent::Type::PeerRestart, p.node);
+      e.oldGeneration = p.generation;
+      e.generation = generation;
+      events.push_back(std::move(e));
+    }
+    p.generation = generation;
+    p.lastSeq = -1;
+  }
+  return true;
+}
+
+void Liveness::TouchLink(double now, Peer& p, const std::string& link, std::vector<LivenessEvent>& events) {
+  auto it = std::find_if(p.links.begin(), p.links.end(), [&](const auto& kv) { return kv.first == link; });
+  if (it == p.links.end()) {
+    p.links.emplace_back(link, Link{false, now});
+    it = p.links.end() - 1;
+  }
+  it->second.lastSeen = now;
+  if (!it->second.up) {
+    it->second.up = true;
+    events.push_back(Event(LivenessEvent::Type::LinkUp, p.node, link));
+  }
+}
+
+void Liveness::OwnLink(const std::string& link, std::vector<LivenessEvent>& events) {
+  if (std::find(ownLinks_.begin(), ownLinks_.end(), link) != ownLinks_.end()) return;
+  ownLinks_.push_back(link);
+  events.push_back(Event(LivenessEvent::Type::LinkUp, cfg_.localNode, link));
+}
+
+}  // namespace hbd

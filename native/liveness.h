@@ -1,0 +1,105 @@
+// Per-peer liveness: the exact C++ twin of lib/transport/liveness.ts (read that file for the
+// semantics and the reasons). Pure: driven with an explicit monotonic clock in ms, no I/O.
+// test/liveness.test.ts runs one suite against both through the addon's LivenessTracker.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace hbd {
+
+struct LivenessConfig {
+  std::string localNode;
+  std::vector<std::string> nodes;  // ha.cf order, the local node included
+  double keepaliveMs = 0;
+  double deadtimeMs = 0;
+  double warntimeMs = 0;
+  double initdeadMs = 0;
+};
+
+struct LivenessEvent {
+  enum class Type { PeerUp, PeerLate, PeerDead, PeerRestart, Replay, LinkUp, LinkDead, OwnStall };
+  Type type;
+  std::string node;
+  std::string link;
+  std::string status;         // PeerUp
+  int64_t generation = 0;     // PeerUp, PeerRestart, Replay
+  int64_t oldGeneration = 0;  // PeerRestart
+  int64_t currentGeneration = 0;  // Replay
+  bool restarted = false;     // PeerUp
+  bool returned = false;      // PeerUp
+  double gapMs = 0;           // PeerLate
+  double silentMs = 0;        // PeerDead
+  double timeoutMs = 0;       // PeerDead
+  double lateMs = 0;          // OwnStall
+};
+
+// The event's `type` string as lib/transport/types.ts spells it.
+const char* LivenessEventName(LivenessEvent::Type t);
+
+struct StatusInput {
+  std::string node;
+  std::string link;
+  int64_t generation = 0;
+  int64_t seq = 0;
+  std::string status;
+  double dtMs = 0;  // the peer's advertised deadtime
+};
+
+struct StatusOutcome {
+  bool accepted = false;  // false for replays, duplicates and old packets: do not deliver
+  std::vector<LivenessEvent> events;
+};
+
+// How late a wake-up must be to count as the transport's own stall.
+double StallThresholdMs(double keepaliveMs);
+
+class Liveness {
+ public:
+  Liveness(LivenessConfig cfg, double startMono);
+
+  bool IsPeer(const std::string& node) const { return index_.count(node) != 0; }
+  // "init", "up" or "dead"; nullptr for a node that is not a peer.
+  const char* PeerState(const std::string& node) const;
+  void SetCommUp() { commUp_ = true; }
+  StatusOutcome Status(double now, const StatusInput& s);
+  StatusOutcome Packet(double now, const std::string& node, const std::string& link, int64_t generation);
+  std::vector<LivenessEvent> Stalled(double now, double lateMs);
+  std::vector<LivenessEvent> Tick(double now);
+  // When Tick next has something to do; +infinity when nothing is pending.
+  double NextDeadline() const;
+
+ private:
+  enum class State { Init, Up, Dead };
+  struct Link {
+    bool up = false;
+    double lastSeen = 0;
+  };
+  struct Peer {
+    std::string node;
+    State state = State::Init;
+    int64_t generation = -1;  // none seen yet
+    int64_t lastSeq = -1;     // last accepted status seq in `generation`
+    double lastStatus = 0;    // mono ms of the last accepted status (start time before any)
+    bool heardAny = false;
+    double dtMs = 0;
+    std::vector<std::pair<std::string, Link>> links;  // in the order first heard, as a JS Map
+  };
+
+  double Timeout(const Peer& p) const { return commUp_ ? p.dtMs : cfg_.initdeadMs; }
+  Peer* Find(const std::string& node);
+  bool CheckGeneration(Peer& p, int64_t generation, std::vector<LivenessEvent>& events);
+  void TouchLink(double now, Peer& p, const std::string& link, std::vector<LivenessEvent>& events);
+  void OwnLink(const std::string& link, std::vector<LivenessEvent>& events);
+
+  LivenessConfig cfg_;
+  std::vector<Peer> peers_;  // ha.cf order: deaths are reported in that order
+  std::unordered_map<std::string, size_t> index_;
+  std::vector<std::string> ownLinks_;
+  bool commUp_ = false;
+  double graceUntil_;
+};
+
+}  // namespace hbd

@@ -1,0 +1,20 @@
+// The JavaScript face of native/liveness: the LivenessTracker class (the C++ twin, exported for
+// the shared suite in test/liveness.test.ts) and the conversions the engine reuses.
+#pragma once
+#include <napi.h>
+
+#include <string>
+
+#include "liveness.h"
+
+namespace hbd {
+
+// Reads localNode, nodes, keepaliveMs, deadtimeMs, warntimeMs, initdeadMs (TS LivenessConfig).
+LivenessConfig LivenessConfigFromJs(const Napi::Object& o, const std::string& where);
+
+// Sets the event's fields on `obj` exactly as lib/transport/types.ts LivenessEvent spells them.
+void SetLivenessEventFields(Napi::Object obj, const LivenessEvent& e);
+
+void InitLivenessTracker(Napi::Env env, Napi::Object exports);
+
+}  // namespace hbd

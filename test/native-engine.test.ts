@@ -1,0 +1,368 @@
+// The native engine (native/engine*.cc through lib/transport/native.ts): its option checks, its
+// lifecycle, and — in the network-namespace lab — what only a thread of its own can do: beat and
+// judge while JavaScript is blocked, stop beating when JavaScript stays wedged, and follow an
+// interface that is deleted and re-created. The shared behaviour of both transports is in
+// test/transport-conformance.test.ts.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { loadNative, type NativeBinding } from '../lib/native';
+import { createNativeTransport } from '../lib/transport/native';
+import type { TransportEvent, TransportOptions } from '../lib/transport/types';
+import { labSkipReason } from './lab/env';
+import { type Lab, withLab } from './lab/lab';
+import type { LabProcess } from './lab/process';
+import type { EnginePeerConfig } from './support/engine-peer';
+import type { DriverConfig } from './support/transport-driver';
+
+const load = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
+const binding = load.binding as NativeBinding | null;
+const nativeSkip: string | false = binding ? false : (load.reason ?? 'native addon not loaded');
+
+/** Options that start anywhere: ucast on lo to ourselves, on a port of our own. */
+function loOptions(over: Partial<TransportOptions> = {}): TransportOptions {
+  return {
+    localNode: 'n1',
+    nodes: ['n1', 'n2'],
+    media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.1' }],
+    udpPort: 20000 + (process.pid % 20000),
+    keepaliveMs: 20,
+    deadtimeMs: 200,
+    warntimeMs: 100,
+    initdeadMs: 400,
+    stallLimitMs: 5000,
+    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('engine-test') }] },
+    wireFormat: 'netstring+auth',
+    uuid: Buffer.alloc(16, 1),
+    generation: 7,
+    firstSeq: 1,
+    ttl: 3,
+    realtime: false,
+    rtprio: null,
+    ...over,
+  };
+}
+
+/** Waits (bounded) until `pred` holds for the events collected so far. */
+async function until<T>(events: T[], pred: (es: T[]) => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred(events)) {
+    if (Date.now() > end) throw new Error(`no ${what} within ${ms} ms; events: ${JSON.stringify(events.slice(-8))}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('native engine options', { skip: nativeSkip }, () => {
+  const Engine = binding?.Engine;
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['missing localNode', { localNode: undefined }, /Engine options\.localNode must be a non-empty string \(got undefined\)/],
+    ['localNode not in nodes', { localNode: 'n9' }, /localNode "n9" must be one of nodes/],
+    ['a non-string node', { nodes: ['n1', 2] }, /Engine options\.nodes\[1\] must be a non-empty string \(got 2\)/],
+    ['zero keepalive', { keepaliveMs: 0 }, /Engine options\.keepaliveMs must be a number from 1 to 86400000 \(got 0\)/],
+    ['NaN deadtime', { deadtimeMs: NaN }, /Engine options\.deadtimeMs must be a number/],
+    ['no media', { media: [] }, /Engine options\.media must be a non-empty array/],
+    ['unknown medium kind', { media: [{ kind: 'serial', iface: 'ttyS0' }] }, /media\[0\]\.kind must be 'bcast', 'mcast' or 'ucast' \(got "serial"\)/],
+    ['interface name too long', { media: [{ kind: 'bcast', iface: 'a-very-long-interface' }] }, /media\[0\]\.iface "a-very-long-interface" is not a valid interface name/],
+    ['unicast group', { media: [{ kind: 'mcast', iface: 'eth0', group: '10.0.0.1', port: 694, ttl: 1, loop: false }] }, /media\[0\]\.group must be an IPv4 multicast address/],
+    ['mcast ttl out of range', { media: [{ kind: 'mcast', iface: 'eth0', group: '239.0.0.1', port: 694, ttl: 300, loop: false }] }, /media\[0\]\.ttl must be an integer from 0 to 255 \(got 300\)/],
+    ['ucast without peer', { media: [{ kind: 'ucast', iface: 'eth0' }] }, /media\[0\]\.peer must be a non-empty string/],
+    ['port 0', { udpPort: 0 }, /Engine options\.udpPort must be an integer from 1 to 65535 \(got 0\)/],
+    ['short uuid', { uuid: Buffer.alloc(15) }, /Engine options\.uuid must be a Buffer of 16 bytes \(got a Buffer of 15 bytes\)/],
+    ['fractional firstSeq', { firstSeq: 1.5 }, /Engine options\.firstSeq must be an integer from 1/],
+    ['send key missing', { authKeys: { sendIndex: 2, keys: [{ index: 1, method: 'crc', key: Buffer.alloc(0) }] } }, /authKeys\.sendIndex 2 has no key in authKeys\.keys/],
+    ['unknown auth method', { authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'rot13', key: Buffer.alloc(0) }] } }, /method must be one of crc, md5, sha1, sha256/],
+    ['unknown wire format', { wireFormat: 'xml' }, /format must be one of/],
+    ['rtprio out of range', { rtprio: 100 }, /Engine options\.rtprio must be an integer from 1 to 99 \(got 100\)/],
+    ['realtime not a boolean', { realtime: 'yes' }, /Engine options\.realtime must be true or false \(got "yes"\)/],
+  ];
+  for (const [what, over, message] of bad) {
+    test(`rejected with a TypeError naming the option: ${what}`, () => {
+      assert.throws(() => new Engine!({ ...loOptions(), ...over } as unknown as TransportOptions, () => undefined), (e: Error) => e instanceof TypeError && message.test(e.message));
+    });
+  }
+
+  test('options must be an object and onEvents a function', () => {
+    assert.throws(() => new Engine!(null as unknown as TransportOptions, () => undefined), /Engine options must be an object \(got null\)/);
+    assert.throws(() => new Engine!(loOptions(), 'x' as unknown as () => void), /Engine: onEvents must be a function \(got "x"\)/);
+  });
+
+  test('the C++ liveness twin checks its config too', () => {
+    assert.throws(() => new binding!.LivenessTracker({ localNode: 'n1', nodes: ['n1'], keepaliveMs: -1, deadtimeMs: 1, warntimeMs: 1, initdeadMs: 1 }, 0), /LivenessTracker config\.keepaliveMs must be a number from 1/);
+  });
+});
+
+describe('native engine lifecycle', { skip: nativeSkip }, () => {
+  test('a medium on a missing interface fails start() with ENODEV, naming the medium', async () => {
+    const t = createNativeTransport(loOptions({ media: [{ kind: 'bcast', iface: 'hbdnoif0' }] }), binding!);
+    await assert.rejects(t.start(() => undefined), (e: NodeJS.ErrnoException & { medium?: string }) => {
+      assert.equal(e.code, 'ENODEV');
+      assert.equal(e.medium, 'bcast hbdnoif0');
+      assert.equal(e.syscall, 'if_nametoindex');
+      assert.match(e.message, /bcast hbdnoif0: interface hbdnoif0: if_nametoindex failed: No such device \(ENODEV\)/);
+      return true;
+    });
+  });
+
+  test('starts and stops repeatedly without leaking threads or descriptors', async () => {
+    const count = (dir: string) => fs.readdirSync(dir).length;
+    const run = async () => {
+      const t = createNativeTransport(loOptions(), binding!);
+      await t.start(() => undefined);
+      t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }]);
+      await t.stop();
+    };
+    await run(); // the first run loads lazily initialised parts of libc and OpenSSL
+    const fds = count('/proc/self/fd');
+    const threads = count('/proc/self/task');
+    for (let i = 0; i < 30; i++) await run();
+    assert.equal(count('/proc/self/fd'), fds, 'open descriptors');
+    assert.equal(count('/proc/self/task'), threads, 'threads');
+  });
+
+  test('beats at once, hears itself, hands out seqs and serves the retransmit history', async () => {
+    const events: TransportEvent[] = [];
+    const t = createNativeTransport(loOptions({ firstSeq: 100 }), binding!);
+    await t.start((e) => events.push(e));
+    try {
+      // ucast to our own address: our packets come back and bring our own link up (once).
+      await until(events, (es) => es.some((e) => e.type === 'link-up'), 'own link-up');
+      assert.deepEqual(
+        events.filter((e) => e.type === 'link-up').map((e) => ({ ...e, mono: 0, wall: 0 })),
+        [{ type: 'link-up', node: 'n1', link: 'lo', mono: 0, wall: 0 }],
+      );
+      const seq = t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }]);
+      assert.ok(seq !== null && seq > 100, `a seq after the first status's (got ${seq})`);
+      assert.equal(t.send([{ name: 't', type: 0, value: Buffer.from('NS_ackmsg') }]), null, 'NS_ types have no seq');
+      assert.equal(t.retransmit(seq), 'sent');
+      assert.equal(t.retransmit(seq), 'throttled');
+      assert.equal(t.retransmit(99), 'too-low');
+      assert.equal(t.retransmit(seq + 1000), 'too-high');
+      assert.throws(() => t.send([{ name: 'x', type: 0, value: Buffer.from('1') }]), /a cluster message needs a t field/);
+      const mono = binding!.monoNow();
+      for (const e of events) assert.ok(e.mono <= mono && Math.abs(e.wall - Date.now()) < 60_000, 'events carry the engine clocks');
+    } finally {
+      await t.stop();
+    }
+    assert.throws(() => t.send([{ name: 't', type: 0, value: Buffer.from('late') }]), /not running \(it was stopped\)/);
+  });
+
+  test('realtime on: SCHED_FIFO and locked memory, or a warning naming the errno; the process survives GC and exit', () => {
+    // In a child: a V8 that trips over locked memory aborts, and only an exit status shows it.
+    const script = `
+      const { loadNative } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'native.js'))});
+      const { createNativeTransport } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'transport', 'native.js'))});
+      const opts = ${JSON.stringify({ ...loOptions({ realtime: true, udpPort: loOptions().udpPort + 1 }), uuid: undefined, authKeys: undefined })};
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.message));
+      const t = createNativeTransport({ ...opts, uuid: Buffer.alloc(16, 2), authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'crc', key: Buffer.alloc(0) }] } }, loadNative().binding);
+      t.start(() => {}).then(() => {
+        let junk = [];
+        const end = Date.now() + 500;
+        while (Date.now() < end) { junk.push(new Array(5000).fill({ x: Math.random() })); if (junk.length > 100) junk = []; }
+        junk = null;
+        global.gc();
+        setTimeout(() => {
+          const status = require('fs').readFileSync('/proc/self/status', 'utf8');
+          console.log(JSON.stringify({ warnings, locked: /VmLck:\\s+(\\d+)/.exec(status)[1] }));
+          t.stop().then(() => process.exit(0));
+        }, 100);
+      });`;
+    const r = cp.spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `child exited ${r.status} (signal ${r.signal}): ${r.stderr.slice(-2000)}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { warnings: string[]; locked: string };
+    for (const w of out.warnings) assert.match(w, /\((E[A-Z]+)\)/, 'a refusal names its errno');
+    if (out.warnings.length === 0) assert.ok(Number(out.locked) > 0, 'memory locked when nothing was refused');
+  });
+});
+
+// ---- in the lab ---------------------------------------------------------------------------------
+
+const KEEPALIVE = 100;
+const DEADTIME = 1000;
+const WAIT = 10_000;
+/** Only generous bounds on when a death is declared: this is not a benchmark. */
+const DEATH_SLACK_MS = 1000;
+const PEER = path.resolve(__dirname, 'support', 'engine-peer.js');
+
+type PeerConfig = Omit<DriverConfig, 'control'> & EnginePeerConfig;
+
+function peerConfig(i: number, over: Partial<PeerConfig> = {}): PeerConfig {
+  return {
+    kind: 'native',
+    localNode: `n${i}`,
+    nodes: ['n1', 'n2'],
+    media: [{ kind: 'bcast', iface: 'eth0' }],
+    udpPort: 694,
+    keepaliveMs: KEEPALIVE,
+    deadtimeMs: DEADTIME,
+    warntimeMs: DEADTIME / 2,
+    initdeadMs: 2 * DEADTIME,
+    stallLimitMs: 10 * DEADTIME,
+    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: 'engine-lab' }] },
+    uuid: `000000000000400080000000000000${i.toString(16).padStart(2, '0')}`,
+    generation: 1,
+    ...over,
+  };
+}
+
+/** One line an engine-peer printed: an EngineEvent with Buffers as hex, or one of its own markers. */
+interface Line {
+  readonly type: string;
+  readonly mono: number;
+  readonly [k: string]: unknown;
+}
+
+interface Peer {
+  readonly proc: LabProcess;
+  lines(): Line[];
+  /** Waits for a line from index `from` on that satisfies pred. */
+  waitFor(what: string, pred: (l: Line) => boolean, ms: number, from?: number): Promise<void>;
+}
+
+async function startPeer(lab: Lab, i: number, cfg: PeerConfig): Promise<Peer> {
+  const node = lab.node(i);
+  const file = path.join(node.dirs.config, `engine-peer-${Date.now()}.json`);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const proc = await node.spawn([process.execPath, PEER, file], { name: 'engine-peer' });
+  const lines = () =>
+    fs
+      .readFileSync(proc.stdoutPath!, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Line);
+  const peer: Peer = {
+    proc,
+    lines,
+    waitFor: async (what, pred, ms, from = 0) => {
+      await proc.waitFor(() => lines().slice(from).some(pred), ms).catch((e: Error) => {
+        throw new Error(`n${i}: no ${what}: ${e.message}`);
+      });
+    },
+  };
+  await peer.waitFor('start', (l) => l.type === 'started', WAIT);
+  return peer;
+}
+
+const of = (type: string, node?: string) => (l: Line) => l.type === type && (node === undefined || l.node === node);
+
+describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip }, () => {
+  test('two engines see each other; a JS loop blocked for 3 × deadtime is no death; SIGKILL is, at deadtime', { timeout: 60_000 }, (t) =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, peerConfig(1, { blockMs: 3 * DEADTIME, probe: [['t', 'hbd-probe'], ['dest', 'n2']] }));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+
+      // What n1 puts on the wire, as n2 decoded it: spec §5.1 and §4, in heartbeat's order.
+      const status = b.lines().find(of('status', 'n1'))!;
+      const fields = status.message as { name: string; value: string }[];
+      const text = (name: string) => Buffer.from(fields.find((f) => f.name === name)!.value, 'hex').toString('latin1');
+      assert.deepEqual(fields.map((f) => f.name), ['t', 'st', 'dt', 'protocol', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
+      assert.equal(text('dt'), DEADTIME.toString(16));
+      assert.equal(text('protocol'), '1', 'flow control is on until the daemon turns it off');
+      assert.equal(fields.find((f) => f.name === 'srcuuid')!.value, peerConfig(1).uuid);
+      assert.equal(text('hg'), '1');
+      assert.equal(text('ttl'), '3');
+      assert.match(text('ld'), /^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+\/\d+ \d+$/);
+      // A message to n2 sent after n1 heard n2: destuuid from the srcuuid n1 learned, then the control fields.
+      await b.waitFor('the probe', of('message', 'n1'), WAIT);
+      const probe = b.lines().find(of('message', 'n1'))!;
+      const probeFields = probe.message as { name: string; value: string }[];
+      assert.deepEqual(probeFields.map((f) => f.name), ['t', 'dest', 'destuuid', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
+      assert.equal(probeFields.find((f) => f.name === 'destuuid')!.value, peerConfig(2).uuid);
+      assert.equal(probe.forUs, true);
+      assert.equal(probe.seq, a.lines().find(of('sent'))!.seq);
+
+      assert.ok(a.proc.kill('SIGUSR1'));
+      await a.waitFor('block-end', of('block-end'), 3 * DEADTIME + WAIT);
+      const start = a.lines().find(of('block-start'))!.mono;
+      const end = a.lines().find(of('block-end'))!.mono;
+      // Events flow again after the block; give b a few beats to have judged n1 meanwhile.
+      const heard = a.lines().length;
+      await a.waitFor('a status after the block', of('status', 'n2'), WAIT, heard);
+      const during = (p: Peer, node: string) => p.lines().filter((l) => of('status', node)(l) && l.mono > start && l.mono < end).length;
+      const expected = Math.floor((end - start) / KEEPALIVE / 2);
+      assert.ok(during(a, 'n2') >= expected, `n1's engine judged ${during(a, 'n2')} statuses of n2 while its JS was blocked (expected ≥ ${expected})`);
+      assert.ok(during(b, 'n1') >= expected, `n1's engine kept beating while its JS was blocked: n2 got ${during(b, 'n1')} (expected ≥ ${expected})`);
+      assert.deepEqual(a.lines().filter(of('peer-dead')), [], 'no false death on the blocked node');
+      assert.deepEqual(b.lines().filter(of('peer-dead')), [], 'no false death of the blocked node');
+      assert.deepEqual(a.lines().filter(of('stall-stop')), [], 'the block stayed under stallLimitMs');
+
+      assert.ok(b.proc.kill('SIGKILL'));
+      await a.waitFor('peer-dead n2', of('peer-dead', 'n2'), DEADTIME + WAIT);
+      const lines = a.lines();
+      const dead = lines.find(of('peer-dead', 'n2'))!;
+      const last = lines.slice(0, lines.indexOf(dead)).filter(of('status', 'n2')).at(-1)!;
+      const after = dead.mono - last.mono;
+      t.diagnostic(`n2 declared dead ${after.toFixed(1)} ms after its last status (deadtime ${DEADTIME} ms)`);
+      assert.ok(after >= DEADTIME - 0.01 && after <= DEADTIME + DEATH_SLACK_MS, `declared dead ${after.toFixed(1)} ms after the last status`);
+    }));
+
+  test('JS wedged past stallLimitMs: the engine stops beating and says why; the peer declares it dead', { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const stallLimitMs = DEADTIME / 2;
+      const a = await startPeer(lab, 1, peerConfig(1, { stallLimitMs, blockMs: 3 * DEADTIME }));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      assert.ok(a.proc.kill('SIGUSR1'));
+      await b.waitFor('peer-dead n1', of('peer-dead', 'n1'), 3 * DEADTIME + WAIT);
+      await a.waitFor('stall-stop', of('stall-stop'), 3 * DEADTIME + WAIT);
+      const stop = a.lines().find(of('stall-stop'))!;
+      assert.ok((stop.silentMs as number) > stallLimitMs, `stall-stop after ${String(stop.silentMs)} ms of silence`);
+      assert.match(fs.readFileSync(a.proc.stderrPath!, 'utf8'), /JavaScript has not checked in for \d+ ms \(limit 500 ms\).*heartbeats stopped/);
+      // It stays silent: a zombie must not come back on its own.
+      const deadAt = b.lines().length;
+      await new Promise((r) => setTimeout(r, 5 * KEEPALIVE));
+      assert.deepEqual(b.lines().slice(deadAt).filter(of('status', 'n1')), [], 'no status from n1 after its stall-stop');
+    }));
+
+  test('the whole process frozen for 3 × deadtime: own-stall, the queued beats count at their arrival, no death blamed on the peer', { timeout: 60_000 }, (t) =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, peerConfig(1));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      const mark = a.lines().length;
+      assert.ok(a.proc.kill('SIGSTOP'));
+      // n2 rightly declares the frozen n1 dead meanwhile: that is what freezing looks like from outside.
+      await b.waitFor('peer-dead n1', of('peer-dead', 'n1'), 3 * DEADTIME + WAIT);
+      await new Promise((r) => setTimeout(r, 2 * DEADTIME));
+      const resumedAt = binding!.monoNow();
+      assert.ok(a.proc.kill('SIGCONT'));
+      await a.waitFor('own-stall', of('own-stall'), WAIT, mark);
+      await a.waitFor('a status after the stall', (l) => of('status', 'n2')(l) && l.mono > resumedAt, WAIT, mark);
+      const lines = a.lines().slice(mark);
+      const stall = lines.find(of('own-stall'))!;
+      assert.ok((stall.lateMs as number) >= 2 * DEADTIME, `own-stall reports ${String(stall.lateMs)} ms late`);
+      assert.deepEqual(lines.filter(of('peer-dead')), [], 'n1 does not blame n2 for its own stall');
+      // The beats queued while frozen carry their kernel arrival times, spread over the freeze.
+      const stallStart = resumedAt - 3 * DEADTIME;
+      const queued = lines.filter((l) => of('status', 'n2')(l) && l.mono > stallStart + DEADTIME && l.mono < resumedAt - DEADTIME);
+      assert.ok(queued.length >= 5, `statuses stamped inside the freeze: ${queued.length}`);
+      t.diagnostic(`own-stall ${(stall.lateMs as number).toFixed(0)} ms late; ${queued.length} queued statuses stamped in the freeze's middle ${(resumedAt - stallStart - 2 * DEADTIME).toFixed(0)} ms`);
+    }));
+
+  test('an interface deleted and re-created: media-error, media-reopened with the new ifindex, beats again', { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, peerConfig(1));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      const before = await lab.node(1).ifindex(0);
+      await lab.removeInterface(1, 0);
+      await a.waitFor('media-error', of('media-error'), WAIT);
+      const err = a.lines().find(of('media-error'))!;
+      assert.equal(err.link, 'eth0');
+      assert.equal(err.errno, 'ENODEV');
+      await lab.recreateInterface(1, 0);
+      const now = await lab.node(1).ifindex(0);
+      assert.notEqual(now, before, 'the kernel gave the new interface a new index');
+      await a.waitFor('media-reopened', of('media-reopened'), WAIT);
+      assert.equal(a.lines().find(of('media-reopened'))!.ifindex, now);
+      // Both directions work again on the reopened sockets.
+      const fromA = a.lines().length;
+      const fromB = b.lines().length;
+      await a.waitFor('a status from n2 after the reopen', of('status', 'n2'), WAIT, fromA);
+      await b.waitFor('a status from n1 after the reopen', of('status', 'n1'), WAIT, fromB);
+    }));
+});
