@@ -1,0 +1,246 @@
+// The daemon: wires configuration, state, transport, membership and logging together and owns
+// start and shutdown. Policy lives in the parts; this file only connects them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
+import { describeErrno } from './errors';
+import { Logger } from './log/logger';
+import type { Level } from './log/levels';
+import { Membership, type MembershipAction } from './membership/membership';
+import { nextGeneration } from './state/generation';
+import { loadOrCreateUuid } from './state/uuid';
+import { monoNowMs } from './transport/clock';
+import { selectTransport } from './transport/select';
+import type { Medium, Transport, TransportEvent, TransportOptions } from './transport/types';
+import { version } from './version';
+import { shutdoneMessage } from './wire/builders';
+
+export interface DaemonOptions {
+  readonly config: ClusterConfig;
+  readonly stateDir: string;
+  readonly runDir: string;
+  /** Copy every log line to stderr (foreground runs). */
+  readonly logStderr: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const PID_FILE = 'hbd.pid';
+
+/** heartbeat's start-up line for each medium (HBcomm plugins' cl_log texts). */
+function mediumStartedText(m: ConfigMedium, port: number): string {
+  switch (m.type) {
+    case 'bcast':
+      return `UDP Broadcast heartbeat started on port ${port} (${port}) interface ${m.iface}`;
+    case 'mcast':
+      return `UDP multicast heartbeat started for group ${m.group} port ${m.port} interface ${m.iface} (ttl=${m.ttl} loop=${m.loop ? 1 : 0})`;
+    case 'ucast':
+      return `UDP Unicast heartbeat started on port ${port} (${port}) interface ${m.iface} to ${m.peer}`;
+  }
+}
+
+function toTransportMedium(m: ConfigMedium): Medium {
+  switch (m.type) {
+    case 'bcast':
+      return { kind: 'bcast', iface: m.iface };
+    case 'mcast':
+      return { kind: 'mcast', iface: m.iface, group: m.group, port: m.port, ttl: m.ttl, loop: m.loop };
+    case 'ucast':
+      return { kind: 'ucast', iface: m.iface, peer: m.peer };
+  }
+}
+
+/** Refuses to start over a live daemon; a stale pid file is replaced. */
+function claimPidFile(runDir: string): string {
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o755 });
+  const file = path.join(runDir, PID_FILE);
+  try {
+    const other = Number(fs.readFileSync(file, 'latin1').trim());
+    if (Number.isInteger(other) && other > 0 && other !== process.pid) {
+      try {
+        process.kill(other, 0);
+        throw new Error(`hbd is already running as PID ${other} (${file}); stop it first or use another --run-dir`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.writeFileSync(file, `${process.pid}\n`);
+  return file;
+}
+
+export class Daemon {
+  private membershipTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
+  private alive: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly cfg: ClusterConfig,
+    private readonly log: Logger,
+    private readonly transport: Transport,
+    private readonly membership: Membership,
+    private readonly pidFile: string,
+  ) {}
+
+  /** Starts everything; rejects (after logging) when a medium cannot be opened. */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const cfg = opts.config;
+    const l = cfg.logging;
+    // With no log output configured, stderr is the only place left (hbd check says so too).
+    const log = new Logger(cfg.localNode, { ...l, stderr: opts.logStderr || (!l.logfile && !l.debugfile && !l.facility) });
+    log.info(`Configuration validated. Starting hbd ${version()} (heartbeat 3.0.6 protocol)`);
+    let pidFile: string;
+    try {
+      pidFile = claimPidFile(opts.runDir);
+    } catch (e) {
+      log.error((e as NodeJS.ErrnoException).code ? describeErrno(e, 'write', path.join(opts.runDir, PID_FILE)) : (e as Error).message);
+      await log.close();
+      throw e;
+    }
+    const nowSec = Math.floor(Date.now() / 1000);
+    const gen = nextGeneration(opts.stateDir, cfg.hbgenMethod, nowSec);
+    if (gen.warning) log.warn(gen.warning);
+    log.info(`Heartbeat generation: ${gen.generation}`);
+    const uuid = loadOrCreateUuid(opts.stateDir, cfg.uuidFrom, cfg.localNode);
+    if (uuid.note) log.info(uuid.note);
+
+    const topts: TransportOptions = {
+      localNode: cfg.localNode,
+      nodes: cfg.nodes.map((n) => n.name),
+      media: cfg.media.map(toTransportMedium),
+      udpPort: cfg.udpPort,
+      keepaliveMs: cfg.timings.keepaliveMs,
+      deadtimeMs: cfg.timings.deadtimeMs,
+      warntimeMs: cfg.timings.warntimeMs,
+      initdeadMs: cfg.timings.initdeadMs,
+      stallLimitMs: cfg.timings.stallLimitMs,
+      authKeys: cfg.authKeys,
+      wireFormat: cfg.wireFormat,
+      uuid: uuid.uuid,
+      generation: gen.generation,
+      firstSeq: 1,
+      ttl: cfg.hopfudge + cfg.nodes.length + cfg.pingNodes.length + cfg.pingGroups.length,
+      realtime: cfg.realtime,
+      rtprio: cfg.rtprio,
+      maxRexmitDelayMs: cfg.maxRexmitDelayMs,
+    };
+    const { transport, fallbackReason } = selectTransport(topts, opts.env);
+    if (fallbackReason) log.warn(`native engine not in use: ${fallbackReason}; using the TypeScript transport`);
+    else log.info('hbd: using the native engine');
+
+    const membership = new Membership(
+      { localNode: cfg.localNode, nodes: topts.nodes, maxRexmitDelayMs: cfg.maxRexmitDelayMs, keepaliveMs: cfg.timings.keepaliveMs, deadtimeMs: cfg.timings.deadtimeMs },
+      monoNowMs(),
+      Math.random,
+    );
+    const d = new Daemon(cfg, log, transport, membership, pidFile);
+    try {
+      await transport.start((e) => d.onTransportEvent(e));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { medium?: string };
+      log.error(`cannot start the ${transport.kind} transport: ${err.message}`);
+      fs.rmSync(pidFile, { force: true });
+      await log.close();
+      throw e;
+    }
+    d.alive = setInterval(() => undefined, 1 << 30);
+    for (const m of cfg.media) log.info(mediumStartedText(m, cfg.udpPort));
+    d.apply(membership.start(monoNowMs()));
+    return d;
+  }
+
+  get transportKind(): 'native' | 'ts' {
+    return this.transport.kind;
+  }
+
+  /** SIGHUP: reopen log files (logrotate). Configuration reload comes with the control socket. */
+  reopenLogs(): void {
+    this.log.reopen();
+  }
+
+  /** Clean shutdown: tell the peers, stop beating, release files. Idempotent. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
+      this.log.debug(1, `shutdown requested: ${reason}`);
+      if (this.membershipTimer) clearTimeout(this.membershipTimer);
+      if (this.alive) clearInterval(this.alive);
+      // Peers running heartbeat take this as "all our resources are released" (spec §5.4).
+      this.transport.send(shutdoneMessage());
+      await this.transport.stop();
+      fs.rmSync(this.pidFile, { force: true });
+      this.log.info(`${this.cfg.localNode} Heartbeat shutdown complete.`);
+      await this.log.close();
+    })();
+    return this.stopping;
+  }
+
+  private onTransportEvent(e: TransportEvent): void {
+    if (this.stopping) return;
+    switch (e.type) {
+      case 'stall-stop':
+        this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);
+        void this.stop('stall').then(() => {
+          process.exitCode = 1;
+        });
+        return;
+      case 'media-error':
+        this.log.error(`${e.link}: ${e.syscall}: ${e.errno}: ${e.message}`);
+        return;
+      case 'warning':
+        this.log.warn(`${e.message} (${e.syscall}: ${e.errno})`);
+        return;
+      case 'media-reopened':
+        this.log.info(`${e.link}: interface came back (ifindex ${e.ifindex}); medium reopened`);
+        return;
+      default:
+        this.apply(this.membership.onEvent(e, e.mono));
+    }
+  }
+
+  private apply(actions: readonly MembershipAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send':
+          this.transport.send(a.message);
+          break;
+        case 'retransmit':
+          this.apply(this.membership.onRetransmitResult(a.seq, a.to, this.transport.retransmit(a.seq), monoNowMs()));
+          break;
+        case 'set-status':
+          this.transport.setStatus(a.status);
+          break;
+        case 'comm-up':
+          this.transport.setCommUp();
+          break;
+        case 'flow-control':
+          this.transport.setFlowControl(a.on);
+          break;
+        case 'deadtime-bump':
+          this.transport.setDeadtimeBump(a.extraMs);
+          break;
+        case 'log':
+          this.log.log(a.level as Level, a.text);
+          break;
+        case 'deliver':
+        case 'node-status':
+        case 'link-status':
+          // Consumed by resource policy and the control socket (later work); recorded for debugging.
+          this.log.debug(2, `${a.type}: ${JSON.stringify(a, (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))}`);
+          break;
+      }
+    }
+    this.armMembershipTimer();
+  }
+
+  private armMembershipTimer(): void {
+    if (this.membershipTimer) clearTimeout(this.membershipTimer);
+    this.membershipTimer = null;
+    const at = this.membership.nextTimer();
+    if (at === Infinity || this.stopping) return;
+    this.membershipTimer = setTimeout(() => this.apply(this.membership.onTimer(monoNowMs())), Math.max(0, at - monoNowMs()));
+  }
+}
