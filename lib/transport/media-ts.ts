@@ -213,11 +213,15 @@ export async function openMedium(m: Medium, udpPort: number, sink: MediumSink, i
   // The send socket is never addressed; whatever reaches it is dropped unread.
   let failing = false;
   let closed = false;
+  let pending = 0;
+  let drained: (() => void) | null = null;
   return {
     link,
     send(bytes: Buffer): void {
       if (closed) return;
+      pending++;
       send.send(bytes, p.destPort, p.destAddress, (e) => {
+        if (--pending === 0) drained?.();
         if (!e) {
           failing = false;
         } else if (!failing && !closed) {
@@ -230,6 +234,9 @@ export async function openMedium(m: Medium, udpPort: number, sink: MediumSink, i
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      // node:dgram silently drops a send still in its address lookup when the socket closes, and
+      // the last one is the shutdone notice: let pending sends finish first (bounded).
+      if (pending > 0) await new Promise<void>((resolve) => ((drained = resolve), setTimeout(resolve, 1_000).unref()));
       await Promise.all(sockets.map(closeSocket));
     },
   };

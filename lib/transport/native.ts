@@ -8,19 +8,15 @@ import type { LivenessEvent, RetransmitResult, Transport, TransportEvent, Transp
 
 export type EngineEvent = TransportEvent;
 
-/** The addon's Engine: TypeErrors from the constructor name the bad option. */
-export interface EngineInstance {
+/**
+ * The addon's Engine: the Transport's controls, with a synchronous start and stop.
+ * TypeErrors from the constructor name the bad option.
+ */
+export interface EngineInstance extends Omit<Transport, 'kind' | 'start' | 'stop'> {
   /** Throws an Error with .syscall, .code (errno name) and .medium when a medium cannot be opened. */
   start(): void;
   /** Joins the engine thread; returns when every socket is closed. */
   stop(): void;
-  setStatus(status: 'up' | 'active'): void;
-  setDeadtimeBump(extraMs: number): void;
-  setCommUp(): void;
-  setFlowControl(on: boolean): void;
-  send(message: Message): number | null;
-  retransmit(seq: number): RetransmitResult;
-  checkIn(): void;
 }
 
 export type EngineConstructor = new (options: TransportOptions, onEvents: (events: EngineEvent[]) => void) => EngineInstance;

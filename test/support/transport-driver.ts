@@ -6,8 +6,13 @@
 //   {"cmd":"send","message":[["t","x"],["dest","n2"]]}  → {"type":"sent","seq":5}
 //   {"cmd":"retransmit","seq":5}                        → {"type":"retransmitted","seq":5,"result":"sent"}
 //   {"cmd":"stop"}                                       → stop(), exit 0 (SIGTERM does the same)
+//   {"cmd":"block-loop","everyMs":1000,"forMs":200}      → {"type":"blocking",…}: spins the event loop
+//                                                          forMs of every everyMs (forMs 0 ends it)
 // With "control": "<unix socket path>" in the options it also connects there and uses that
 // connection exactly like stdin/stdout, and exits when it closes (the test that owned it is gone).
+// Options for benchmarks (all off by default): "realtime"/"rtprio" for the native engine,
+// "omitEvents" (event types not printed, e.g. ["status"] for long soaks) and "printMono" (each line
+// gets the CLOCK_MONOTONIC ms at which JavaScript printed it: when the event reached JS).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -16,7 +21,9 @@ import * as readline from 'node:readline';
 import { str } from '../../lib/wire/message';
 import type { AuthKey, AuthMethod, Message, WireFormat } from '../../lib/wire/types';
 import type { Medium, Transport, TransportEvent, TransportOptions } from '../../lib/transport/types';
+import { monoNowMs } from '../../lib/transport/clock';
 import { createUdpTransport } from '../../lib/transport/udp';
+import { blockEventLoop } from '../lab/env';
 
 export type TransportKind = 'ts' | 'native';
 
@@ -40,10 +47,20 @@ export interface DriverConfig {
   readonly firstSeq?: number;
   readonly ttl?: number;
   readonly maxRexmitDelayMs?: number;
+  readonly realtime?: boolean;
+  readonly rtprio?: number | null;
+  readonly omitEvents?: readonly string[];
+  readonly printMono?: boolean;
+}
+
+/** What the driver does with the events, beyond running the transport. */
+export interface DriverOutput {
+  readonly omitEvents: ReadonlySet<string>;
+  readonly printMono: boolean;
 }
 
 /** Checks a parsed config file; throws an Error naming the file and the field. */
-export function driverOptions(json: unknown, where: string): { kind: TransportKind; control: string | null; options: TransportOptions } {
+export function driverOptions(json: unknown, where: string): { kind: TransportKind; control: string | null; options: TransportOptions; output: DriverOutput } {
   const bad = (field: string, want: string): never => {
     throw new Error(`${where}: field ${field} must be ${want}`);
   };
@@ -56,6 +73,10 @@ export function driverOptions(json: unknown, where: string): { kind: TransportKi
   if (!Array.isArray(c.media)) bad('media', 'an array of media');
   for (const k of ['udpPort', 'keepaliveMs', 'deadtimeMs', 'warntimeMs', 'initdeadMs', 'generation'] as const) if (typeof c[k] !== 'number') bad(k, 'a number');
   if (typeof c.uuid !== 'string' || !/^[0-9a-f]{32}$/i.test(c.uuid)) bad('uuid', '32 hex digits');
+  if (c.realtime !== undefined && typeof c.realtime !== 'boolean') bad('realtime', 'true or false');
+  if (c.rtprio !== undefined && c.rtprio !== null && !(Number.isInteger(c.rtprio) && c.rtprio >= 1 && c.rtprio <= 99)) bad('rtprio', 'null or an integer from 1 to 99');
+  if (c.omitEvents !== undefined && !(Array.isArray(c.omitEvents) && c.omitEvents.every((t) => typeof t === 'string'))) bad('omitEvents', 'an array of event types');
+  if (c.printMono !== undefined && typeof c.printMono !== 'boolean') bad('printMono', 'true or false');
   const keys = c.authKeys?.keys;
   if (!Array.isArray(keys) || typeof c.authKeys.sendIndex !== 'number') bad('authKeys', '{sendIndex, keys: [{index, method, key}]}');
   const authKeys = { sendIndex: c.authKeys.sendIndex, keys: keys.map((k): AuthKey => ({ index: k.index, method: k.method, key: Buffer.from(k.key ?? '', 'latin1') })) };
@@ -78,10 +99,11 @@ export function driverOptions(json: unknown, where: string): { kind: TransportKi
       generation: c.generation,
       firstSeq: c.firstSeq ?? 1,
       ttl: c.ttl ?? 1 + c.nodes.length,
-      realtime: false,
-      rtprio: null,
+      realtime: c.realtime ?? false,
+      rtprio: c.rtprio ?? null,
       maxRexmitDelayMs: c.maxRexmitDelayMs,
     },
+    output: { omitEvents: new Set(c.omitEvents ?? []), printMono: c.printMono ?? false },
   };
 }
 
@@ -122,10 +144,10 @@ function createTransport(kind: TransportKind, options: TransportOptions): Transp
 async function main(argv: readonly string[]): Promise<void> {
   if (argv.length !== 1) throw new Error('usage: transport-driver <options.json>');
   const file = argv[0]!;
-  const { kind, control, options } = driverOptions(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+  const { kind, control, options, output } = driverOptions(JSON.parse(fs.readFileSync(file, 'utf8')), file);
   const sinks: ((line: string) => void)[] = [(line) => process.stdout.write(line)];
-  const print = (value: unknown): void => {
-    const line = jsonLine(value);
+  const print = (value: object): void => {
+    const line = jsonLine(output.printMono ? { ...value, printMono: monoNowMs() } : value);
     for (const s of sinks) s(line);
   };
   const transport = createTransport(kind, options);
@@ -140,7 +162,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   let active = false;
   const onEvent = (e: TransportEvent): void => {
-    print(e);
+    if (!output.omitEvents.has(e.type)) print(e);
     if (e.type === 'peer-up' && !active) {
       active = true;
       transport.setCommUp();
@@ -148,10 +170,11 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   };
 
+  let blocker: NodeJS.Timeout | null = null;
   const onCommand = (line: string): void => {
     if (line.trim() === '') return;
     try {
-      const c = JSON.parse(line) as { cmd?: unknown; message?: unknown; seq?: unknown };
+      const c = JSON.parse(line) as { cmd?: unknown; message?: unknown; seq?: unknown; everyMs?: unknown; forMs?: unknown };
       switch (c.cmd) {
         case 'send':
           print({ type: 'sent', seq: transport.send(commandMessage(c.message)) });
@@ -160,11 +183,21 @@ async function main(argv: readonly string[]): Promise<void> {
           if (typeof c.seq !== 'number') throw new Error('retransmit needs a numeric seq');
           print({ type: 'retransmitted', seq: c.seq, result: transport.retransmit(c.seq) });
           break;
+        case 'block-loop': {
+          const { everyMs, forMs } = c;
+          if (typeof everyMs !== 'number' || typeof forMs !== 'number' || !(forMs >= 0 && forMs < everyMs)) {
+            throw new Error('block-loop needs numbers everyMs and forMs with 0 ≤ forMs < everyMs');
+          }
+          if (blocker) clearInterval(blocker);
+          blocker = forMs > 0 ? setInterval(() => blockEventLoop(forMs), everyMs) : null;
+          print({ type: 'blocking', everyMs, forMs });
+          break;
+        }
         case 'stop':
           void stop('stop command');
           break;
         default:
-          throw new Error(`unknown cmd ${JSON.stringify(c.cmd)} (send, retransmit, stop)`);
+          throw new Error(`unknown cmd ${JSON.stringify(c.cmd)} (send, retransmit, block-loop, stop)`);
       }
     } catch (e) {
       print({ type: 'command-error', command: line, message: (e as Error).message });
