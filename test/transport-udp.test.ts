@@ -144,10 +144,11 @@ const decoded = (b: Buffer) => {
 const names = (m: Message) => m.map((f) => f.name);
 const status = (dtMs: number, st = 'active') => statusMessage({ status: st, deadtimeMs: dtMs, flowControl: false });
 
-test('start sends st=up with dt, the control fields in order and a verifying signature', () =>
+test('start sends st=up with dt, protocol=1 (flow control starts on, as in heartbeat), the control fields in order and a verifying signature', () =>
   withRig({}, async (r) => {
     const m = decoded(await r.packets.next('first status', () => true));
-    assert.deepEqual(names(m), ['t', 'st', 'dt', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
+    assert.deepEqual(names(m), ['t', 'st', 'dt', 'protocol', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
+    assert.equal(get(m, 'protocol'), '1');
     assert.equal(get(m, 't'), 'status');
     assert.equal(get(m, 'st'), 'up');
     assert.equal(get(m, 'dt'), hex(2 * QUIET));
@@ -159,14 +160,14 @@ test('start sends st=up with dt, the control fields in order and a verifying sig
     assert.ok(Math.abs(parseInt(get(m, 'ts')!, 16) - Date.now() / 1000) < 60);
   }));
 
-test('status changes go out at once: st, the dt bump, and protocol=1 under flow control', () =>
+test('status changes go out at once: st, the dt bump, and no protocol field once flow control is off', () =>
   withRig({}, async (r) => {
     await r.packets.next('first status', () => true);
-    r.transport.setFlowControl(true);
+    r.transport.setFlowControl(false);
     r.transport.setStatus('active');
     const active = decoded(await r.packets.next('status after setStatus', () => true, 1));
     assert.equal(get(active, 'st'), 'active');
-    assert.equal(get(active, 'protocol'), '1');
+    assert.equal(get(active, 'protocol'), undefined);
     assert.equal(get(active, 'seq'), '2');
     r.transport.setDeadtimeBump(2000);
     assert.equal(get(decoded(await r.packets.next('status after the bump', () => true, 2)), 'dt'), hex(2 * QUIET + 2000));
