@@ -21,6 +21,7 @@
         "native/engine_receive.cc",
         "native/media.cc",
         "native/netlink.cc",
+        "native/ping.cc",
         "native/realtime.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

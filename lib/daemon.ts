@@ -12,7 +12,7 @@ import { nextGeneration } from './state/generation';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
 import { selectTransport } from './transport/select';
-import type { Medium, Transport, TransportEvent, TransportOptions } from './transport/types';
+import type { Medium, PingNodeSpec, Transport, TransportEvent, TransportOptions } from './transport/types';
 import { version } from './version';
 import { shutdoneMessage } from './wire/builders';
 
@@ -48,6 +48,14 @@ function toTransportMedium(m: ConfigMedium): Medium {
     case 'ucast':
       return { kind: 'ucast', iface: m.iface, peer: m.peer };
   }
+}
+
+/** `ping IP` is a ping node named by its address text; `ping_group NAME IP…` one reachable via any. */
+function pingNodesOf(cfg: ClusterConfig): PingNodeSpec[] {
+  return [
+    ...cfg.pingNodes.map((p) => ({ name: p.address, addresses: [p.address], group: false })),
+    ...cfg.pingGroups.map((g) => ({ name: g.name, addresses: g.addresses, group: true })),
+  ];
 }
 
 /** Refuses to start over a live daemon; a stale pid file is replaced. */
@@ -126,13 +134,15 @@ export class Daemon {
       realtime: cfg.realtime,
       rtprio: cfg.rtprio,
       maxRexmitDelayMs: cfg.maxRexmitDelayMs,
+      pingNodes: pingNodesOf(cfg),
+      deadpingMs: cfg.timings.deadpingMs,
     };
     const { transport, fallbackReason } = selectTransport(topts, opts.env);
     if (fallbackReason) log.warn(`native engine not in use: ${fallbackReason}; using the TypeScript transport`);
     else log.info('hbd: using the native engine');
 
     const membership = new Membership(
-      { localNode: cfg.localNode, nodes: topts.nodes, maxRexmitDelayMs: cfg.maxRexmitDelayMs, keepaliveMs: cfg.timings.keepaliveMs, deadtimeMs: cfg.timings.deadtimeMs },
+      { localNode: cfg.localNode, nodes: topts.nodes, pingNodes: topts.pingNodes?.map((p) => p.name), maxRexmitDelayMs: cfg.maxRexmitDelayMs, keepaliveMs: cfg.timings.keepaliveMs, deadtimeMs: cfg.timings.deadtimeMs },
       monoNowMs(),
       Math.random,
     );
@@ -148,6 +158,8 @@ export class Daemon {
     }
     d.alive = setInterval(() => undefined, 1 << 30);
     for (const m of cfg.media) log.info(mediumStartedText(m, cfg.udpPort));
+    // heartbeat's ping plugins, once per ping medium.
+    for (const p of topts.pingNodes ?? []) log.info(p.group ? 'ping group heartbeat started.' : 'ping heartbeat started.');
     d.apply(membership.start(monoNowMs()));
     return d;
   }

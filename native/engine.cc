@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 #include <system_error>
 
@@ -23,6 +24,7 @@ namespace {
 constexpr uint64_t kWakeTag = 1;
 constexpr uint64_t kTimerTag = 2;
 constexpr uint64_t kLinkTag = 3;
+constexpr uint64_t kPingTag = 4;
 constexpr uint64_t kMediumTag = 100;  // + the medium's index
 constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
 // Per wake and medium: a flooded medium must not starve the timers.
@@ -57,6 +59,7 @@ Engine::Engine(EngineOptions opts, EventSink sink)
                            MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
   lastMediaError_.resize(media_.size());
+  if (!opts_.pingNodes.empty()) ping_.emplace(opts_.pingNodes, NewPingIdent());
 }
 
 Engine::~Engine() { Stop(); }
@@ -76,6 +79,12 @@ std::optional<StartError> Engine::Start() {
       return StartError{m->spec().Describe(), *e};
     }
   }
+  if (ping_) {
+    if (auto e = ping_->Open()) {
+      CloseAll();
+      return StartError{"ping nodes", *e};
+    }
+  }
   auto fail = [this](SysError e) {
     CloseAll();
     return StartError{"", std::move(e)};
@@ -90,6 +99,7 @@ std::optional<StartError> Engine::Start() {
   for (size_t i = 0; i < media_.size(); i++) {
     if (!WatchFd(media_[i]->receiveFd(), kMediumTag + i)) return fail(LastError("epoll_ctl", media_[i]->spec().Describe()));
   }
+  if (ping_ && !WatchFd(ping_->fd(), kPingTag)) return fail(LastError("epoll_ctl", "ping nodes"));
   // Without the link watch hbd still works; it only cannot follow re-created interfaces.
   if (auto e = linkWatch_.Open()) {
     startupWarnings_.push_back(*e);
@@ -119,6 +129,7 @@ void Engine::Stop() {
 
 void Engine::CloseAll() {
   for (auto& m : media_) m->Close();
+  if (ping_) ping_->Close();
   linkWatch_.Close();
   timerFd_.reset();
   wakeFd_.reset();
@@ -218,6 +229,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   const Nanos now = MonoNanos();
   Nanos late = 0;
   bool linkChanged = false;
+  bool pingReadable = false;
   std::vector<size_t> readable;
   for (int k = 0; k < n; k++) {
     const uint64_t tag = ready[k].data.u64;
@@ -228,6 +240,8 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
       if (read(timerFd_.get(), &count, sizeof count) > 0 && armedAt_ > 0 && now > armedAt_) late = now - armedAt_;
     } else if (tag == kLinkTag) {
       linkChanged = true;
+    } else if (tag == kPingTag) {
+      pingReadable = true;
     } else if (tag >= kMediumTag && tag - kMediumTag < media_.size()) {
       readable.push_back(static_cast<size_t>(tag - kMediumTag));
     }
@@ -242,6 +256,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   } else {
     for (size_t i : readable) DrainMedium(i, now, events);
   }
+  if (stalled || pingReadable) DrainPing(now, events);
   lastDrain_ = now;
   if (stalled) {
     ownStallAt_ = now;
@@ -275,15 +290,40 @@ void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) 
   Datagram d;
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && m.Receive(buffer_, &d, &err); k++) {
-    Nanos arrival = d.kernelRealtime ? d.kernelRealtime - offset : now;
-    // Within what is possible (a stepped wall clock can push a timestamp outside), and never
-    // earlier than a packet already judged, so that liveness time does not run backwards.
-    arrival = std::clamp(arrival, lastDrain_, now);
-    arrival = std::max(arrival, lastArrival_);
-    lastArrival_ = arrival;
+    const Nanos arrival = Arrival(d, now, offset);
     ReceiveDatagram(ctx, d, m.spec().Link(), NanosToMs(arrival), NanosToMs(arrival + offset), &events);
   }
   if (err) ReportMediaError(i, *err, events);
+}
+
+Nanos Engine::Arrival(const Datagram& d, Nanos now, Nanos offset) {
+  Nanos arrival = d.kernelRealtime ? d.kernelRealtime - offset : now;
+  // Within what is possible (a stepped wall clock can push a timestamp outside), and never
+  // earlier than a packet already judged, so that liveness time does not run backwards.
+  arrival = std::clamp(arrival, lastDrain_, now);
+  arrival = std::max(arrival, lastArrival_);
+  lastArrival_ = arrival;
+  return arrival;
+}
+
+void Engine::DrainPing(Nanos now, std::vector<EngineEvent>& events) {
+  if (!ping_) return;
+  const Nanos offset = RealtimeOffset();
+  // An echo carries the ts of a status we sent: one older than deadping (+1 s for the
+  // whole-second stamp) cannot prove the node alive now.
+  const PingCheck check{opts_.authKeys, static_cast<int64_t>(std::time(nullptr)), static_cast<int64_t>(std::ceil(opts_.liveness.deadpingMs / 1000)) + 1};
+  Datagram d;
+  std::optional<SysError> err;
+  for (int k = 0; k < kMaxPacketsPerWake && ping_->Receive(buffer_, &d, &err); k++) {
+    const Nanos arrival = Arrival(d, now, offset);
+    ping_->Accept(d, check, *liveness_, NanosToMs(arrival), NanosToMs(arrival + offset), &events);
+  }
+  if (!err) return;
+  // Once, not once per wake, until it changes (as ReportMediaError does for the media).
+  const std::string key = err->syscall + ":" + ErrnoName(err->err);
+  if (key == lastPingError_) return;
+  lastPingError_ = key;
+  events.push_back(Now(MediaErrorEvent{"ping", *err, Describe(*err)}));
 }
 
 void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
@@ -292,8 +332,15 @@ void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
   SetField(m, "st", FieldType::String, s.status);
   SetField(m, "dt", FieldType::String, Hex(std::llround(opts_.liveness.deadtimeMs + s.bumpMs)));
   if (s.flowControl) SetField(m, "protocol", FieldType::String, "1");
-  auto r = outbox_.Send(std::move(m), MonoNanos());
-  if (auto* err = std::get_if<EncodeError>(&r)) events.push_back(Now(WarningEvent{SysError{"encode", EINVAL, "status message: " + err->detail}}));
+  int64_t ts = 0;
+  auto r = outbox_.Send(std::move(m), MonoNanos(), &ts);
+  if (auto* err = std::get_if<EncodeError>(&r)) {
+    events.push_back(Now(WarningEvent{SysError{"encode", EINVAL, "status message: " + err->detail}}));
+    return;
+  }
+  // heartbeat's ping media write every status of ours as the NS_st echo of each ping node.
+  if (!ping_) return;
+  for (auto& [link, e] : ping_->Send(ts, opts_.wireFormat, opts_.authKeys)) events.push_back(Now(MediaErrorEvent{link, e, Describe(e)}));
 }
 
 void Engine::FlushOutbox(std::vector<EngineEvent>& events) {

@@ -23,13 +23,15 @@
 #include "liveness.h"
 #include "media.h"
 #include "netlink.h"
+#include "ping.h"
 #include "sys_error.h"
 
 namespace hbd {
 
 struct EngineOptions {
-  LivenessConfig liveness;  // localNode, nodes and the timings
+  LivenessConfig liveness;  // localNode, nodes, the ping nodes' names and the timings
   std::vector<MediumSpec> media;
+  std::vector<PingNodeSpec> pingNodes;  // spec §7.8: echoed by the raw ICMP socket of native/ping.h
   uint16_t udpPort = 694;
   double stallLimitMs = 0;
   AuthKeys authKeys;
@@ -88,6 +90,9 @@ class Engine {
   void Loop(std::vector<EngineEvent>& events);
   void ArmTimer(Nanos at);
   void DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events);
+  void DrainPing(Nanos now, std::vector<EngineEvent>& events);
+  // A datagram's arrival time for liveness: its kernel timestamp, clamped and kept monotonic.
+  Nanos Arrival(const Datagram& d, Nanos now, Nanos offset);
   void OnLinkChanges(std::vector<EngineEvent>& events);
   void ReopenMedium(size_t i, std::vector<EngineEvent>& events);
   void SendStatus(const Settings& s, std::vector<EngineEvent>& events);
@@ -104,6 +109,8 @@ class Engine {
   Outbox outbox_;
   std::vector<std::unique_ptr<Medium>> media_;
   std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only
+  std::optional<PingMedium> ping_;  // when there are ping nodes
+  std::string lastPingError_;       // the ping socket's last receive error reported
   LinkWatch linkWatch_;
   Fd epoll_, wakeFd_, timerFd_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kReceiveBuffer);

@@ -52,6 +52,33 @@ MediumSpec MediumFromJs(const Napi::Env& env, const Napi::Value& v, size_t i) {
   return m;
 }
 
+// TransportOptions.pingNodes: absent or an array of { name, addresses, group }; names unique and
+// none of them a normal node.
+std::vector<PingNodeSpec> PingNodesFromJs(const Napi::Env& env, const Napi::Object& o, const LivenessConfig& live) {
+  std::vector<PingNodeSpec> out;
+  Napi::Value v = o.Get("pingNodes");
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "Engine options.pingNodes must be an array of { name, addresses, group } (got " + Describe(v) + ")");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    const std::string where = "Engine options.pingNodes[" + std::to_string(i) + "]";
+    Napi::Object p = ObjectArg(env, a.Get(i), where);
+    PingNodeSpec n;
+    n.name = StringProp(p, where, "name");
+    n.addresses = StringArrayProp(p, where, "addresses");
+    n.group = BoolProp(p, where, "group");
+    if (n.addresses.empty() || (!n.group && n.addresses.size() != 1)) {
+      throw Napi::TypeError::New(env, where + ".addresses must hold " + (n.group ? "at least one address" : "exactly one address (several are a group: group true)") + " (got " + std::to_string(n.addresses.size()) + ")");
+    }
+    bool clash = n.name == live.localNode;
+    for (const std::string& node : live.nodes) clash = clash || node == n.name;
+    for (const PingNodeSpec& earlier : out) clash = clash || earlier.name == n.name;
+    if (clash) throw Napi::TypeError::New(env, where + ".name \"" + n.name + "\" is already a node or ping node: every node name must be unique");
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 EngineOptions OptionsFromJs(const Napi::Env& env, const Napi::Value& v) {
   const std::string where = "Engine options";
   Napi::Object o = ObjectArg(env, v, where);
@@ -60,6 +87,8 @@ EngineOptions OptionsFromJs(const Napi::Env& env, const Napi::Value& v) {
   bool known = false;
   for (const std::string& n : e.liveness.nodes) known = known || n == e.liveness.localNode;
   if (!known) throw Napi::TypeError::New(env, where + ".localNode \"" + e.liveness.localNode + "\" must be one of nodes");
+  e.pingNodes = PingNodesFromJs(env, o, e.liveness);
+  for (const PingNodeSpec& n : e.pingNodes) e.liveness.pingNodes.push_back(n.name);
   Napi::Value media = o.Get("media");
   if (!media.IsArray() || media.As<Napi::Array>().Length() == 0) {
     throw Napi::TypeError::New(env, where + ".media must be a non-empty array of media (got " + Describe(media) + ")");
@@ -178,6 +207,14 @@ struct EventPipe {
     tsfn.NonBlockingCall([this](Napi::Env env, Napi::Function onEvents) { Deliver(env, onEvents); });
   }
 
+  // A stopped engine is silent: a call still queued then finds nothing to deliver. It may run
+  // while the environment is torn down, when JavaScript cannot run and Call() would throw out of
+  // this callback (std::terminate: "terminate called after throwing an instance of 'Napi::Error'").
+  void Discard() {
+    std::lock_guard<std::mutex> lock(mu);
+    pending.clear();
+  }
+
   void Deliver(Napi::Env env, Napi::Function onEvents) {
     std::vector<EngineEvent> batch;
     {
@@ -264,6 +301,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }
     engine_->Stop();
     if (pipe_) {
+      pipe_->Discard();
       pipe_->tsfn.Release();
       pipe_ = nullptr;
     }

@@ -45,12 +45,13 @@ Outbox::Outbox(OutboxConfig cfg) : cfg_(std::move(cfg)), nextSeq_(cfg_.firstSeq)
   uuids_[cfg_.identity.node] = cfg_.identity.uuid;
 }
 
-std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, Nanos monoNow) {
+std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, Nanos monoNow, int64_t* ts) {
   std::lock_guard<std::mutex> lock(mu_);
   const bool sequenced = !IsUnsequenced(m);
   ControlStamp stamp;
   stamp.seq = nextSeq_;
   stamp.unixSeconds = static_cast<int64_t>(std::time(nullptr));
+  if (ts) *ts = stamp.unixSeconds;
   if (sequenced) stamp.loadavg = loadavg_.Get(monoNow);
   AddControlFields(m, cfg_.identity, stamp, uuids_);
   auto encoded = Encode(m, cfg_.format, cfg_.keys);

@@ -59,7 +59,8 @@ class Outbox {
 
   // Adds the control fields, signs and queues `m` for every medium. The seq given (nullopt for
   // NS_ types), or why it could not be encoded (then nothing is queued and no seq is used).
-  std::variant<std::optional<int64_t>, EncodeError> Send(Message m, Nanos monoNow);
+  // `ts`, when given, receives the unix seconds stamped into the message's ts field.
+  std::variant<std::optional<int64_t>, EncodeError> Send(Message m, Nanos monoNow, int64_t* ts = nullptr);
   RetransmitResult Retransmit(int64_t seq, Nanos monoNow);
   // A node's UUID from an accepted packet's srcuuid, for dest -> destuuid on later sends.
   void LearnUuid(const std::string& node, const std::string& uuid);

@@ -36,15 +36,19 @@ const char* LivenessEventName(LivenessEvent::Type t) {
 double StallThresholdMs(double keepaliveMs) { return std::max(5.0, keepaliveMs / 2); }
 
 Liveness::Liveness(LivenessConfig cfg, double startMono) : cfg_(std::move(cfg)), graceUntil_(-kInfinity) {
-  for (const std::string& node : cfg_.nodes) {
-    if (node == cfg_.localNode || index_.count(node)) continue;
-    Peer p;
-    p.node = node;
-    p.lastStatus = startMono;
-    p.dtMs = cfg_.deadtimeMs;
-    index_.emplace(node, peers_.size());
-    peers_.push_back(std::move(p));
-  }
+  for (const std::string& node : cfg_.nodes) Add(node, false, startMono);
+  for (const std::string& node : cfg_.pingNodes) Add(node, true, startMono);
+}
+
+void Liveness::Add(const std::string& node, bool ping, double startMono) {
+  if (node == cfg_.localNode || index_.count(node)) return;
+  Peer p;
+  p.node = node;
+  p.lastStatus = startMono;
+  p.dtMs = cfg_.deadtimeMs;
+  p.ping = ping;
+  index_.emplace(node, peers_.size());
+  peers_.push_back(std::move(p));
 }
 
 Liveness::Peer* Liveness::Find(const std::string& node) {
@@ -52,10 +56,30 @@ Liveness::Peer* Liveness::Find(const std::string& node) {
   return it == index_.end() ? nullptr : &peers_[it->second];
 }
 
-const char* Liveness::PeerState(const std::string& node) const {
+const Liveness::Peer* Liveness::Find(const std::string& node) const {
   auto it = index_.find(node);
-  if (it == index_.end()) return nullptr;
-  switch (peers_[it->second].state) {
+  return it == index_.end() ? nullptr : &peers_[it->second];
+}
+
+bool Liveness::IsPeer(const std::string& node) const {
+  const Peer* p = Find(node);
+  return p && !p->ping;
+}
+
+bool Liveness::IsPingNode(const std::string& node) const {
+  const Peer* p = Find(node);
+  return p && p->ping;
+}
+
+double Liveness::Timeout(const Peer& p) const {
+  if (p.ping) return cfg_.deadpingMs > 0 ? cfg_.deadpingMs : cfg_.deadtimeMs;
+  return commUp_ ? p.dtMs : cfg_.initdeadMs;
+}
+
+const char* Liveness::PeerState(const std::string& node) const {
+  const Peer* p = Find(node);
+  if (!p) return nullptr;
+  switch (p->state) {
     case State::Init: return "init";
     case State::Up: return "up";
     case State::Dead: return "dead";
@@ -70,7 +94,7 @@ StatusOutcome Liveness::Status(double now, const StatusInput& s) {
     return out;
   }
   Peer* p = Find(s.node);
-  if (!p) return out;
+  if (!p || p->ping) return out;
   const int64_t oldGeneration = p->generation;
   if (!CheckGeneration(*p, s.generation, out.events)) return out;
   if (s.seq <= p->lastSeq) {
@@ -78,28 +102,43 @@ StatusOutcome Liveness::Status(double now, const StatusInput& s) {
     if (s.seq == p->lastSeq) TouchLink(now, *p, s.link, out.events);
     return out;
   }
-  const double gap = now - p->lastStatus;
-  if (p->state == State::Up && p->heardAny && gap > cfg_.warntimeMs) {
-    LivenessEvent e = Event(LivenessEvent::Type::PeerLate, s.node, s.link);
-    e.gapMs = gap;
-    out.events.push_back(std::move(e));
-  }
-  if (p->state != State::Up) {
-    LivenessEvent e = Event(LivenessEvent::Type::PeerUp, s.node, s.link);
-    e.status = s.status;
-    e.generation = s.generation;
-    e.restarted = oldGeneration >= 0 && s.generation > oldGeneration;
-    e.returned = p->state == State::Dead && p->lastSeq >= 0;
-    out.events.push_back(std::move(e));
-    p->state = State::Up;
-  }
-  p->lastStatus = now;
+  LivenessEvent up = Event(LivenessEvent::Type::PeerUp, s.node, s.link);
+  up.status = s.status;
+  up.generation = s.generation;
+  up.restarted = oldGeneration >= 0 && s.generation > oldGeneration;
+  up.returned = p->state == State::Dead && p->lastSeq >= 0;
+  Heard(now, *p, s.link, std::move(up), out.events);
   p->lastSeq = s.seq;
-  p->heardAny = true;
   if (s.dtMs > 0) p->dtMs = s.dtMs;
-  TouchLink(now, *p, s.link, out.events);
   out.accepted = true;
   return out;
+}
+
+StatusOutcome Liveness::Ping(double now, const std::string& node, const std::string& link) {
+  StatusOutcome out;
+  Peer* p = Find(node);
+  if (!p || !p->ping) return out;
+  LivenessEvent up = Event(LivenessEvent::Type::PeerUp, node, link);
+  up.status = "ping";
+  Heard(now, *p, link, std::move(up), out.events);
+  out.accepted = true;
+  return out;
+}
+
+void Liveness::Heard(double now, Peer& p, const std::string& link, LivenessEvent up, std::vector<LivenessEvent>& events) {
+  const double gap = now - p.lastStatus;
+  if (p.state == State::Up && p.heardAny && gap > cfg_.warntimeMs) {
+    LivenessEvent e = Event(LivenessEvent::Type::PeerLate, p.node, link);
+    e.gapMs = gap;
+    events.push_back(std::move(e));
+  }
+  if (p.state != State::Up) {
+    events.push_back(std::move(up));
+    p.state = State::Up;
+  }
+  p.lastStatus = now;
+  p.heardAny = true;
+  TouchLink(now, p, link, events);
 }
 
 StatusOutcome Liveness::Packet(double now, const std::string& node, const std::string& link, int64_t generation) {
@@ -109,7 +148,7 @@ StatusOutcome Liveness::Packet(double now, const std::string& node, const std::s
     return out;
   }
   Peer* p = Find(node);
-  if (!p) return out;
+  if (!p || p->ping) return out;
   if (!CheckGeneration(*p, generation, out.events)) return out;
   TouchLink(now, *p, link, out.events);
   out.accepted = true;

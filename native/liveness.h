@@ -17,6 +17,8 @@ struct LivenessConfig {
   double deadtimeMs = 0;
   double warntimeMs = 0;
   double initdeadMs = 0;
+  std::vector<std::string> pingNodes;  // a name that is also a normal node stays normal
+  double deadpingMs = 0;               // 0: deadtimeMs
 };
 
 struct LivenessEvent {
@@ -60,11 +62,15 @@ class Liveness {
  public:
   Liveness(LivenessConfig cfg, double startMono);
 
-  bool IsPeer(const std::string& node) const { return index_.count(node) != 0; }
-  // "init", "up" or "dead"; nullptr for a node that is not a peer.
+  // A normal peer: its UDP packets count. Ping nodes are not peers (they speak only ICMP).
+  bool IsPeer(const std::string& node) const;
+  bool IsPingNode(const std::string& node) const;
+  // "init", "up" or "dead"; nullptr for a node that is neither a peer nor a ping node.
   const char* PeerState(const std::string& node) const;
   void SetCommUp() { commUp_ = true; }
   StatusOutcome Status(double now, const StatusInput& s);
+  // An authenticated echo reply (NS_st) of ping node `node` from its address `link`.
+  StatusOutcome Ping(double now, const std::string& node, const std::string& link);
   StatusOutcome Packet(double now, const std::string& node, const std::string& link, int64_t generation);
   std::vector<LivenessEvent> Stalled(double now, double lateMs);
   std::vector<LivenessEvent> Tick(double now);
@@ -85,11 +91,16 @@ class Liveness {
     double lastStatus = 0;    // mono ms of the last accepted status (start time before any)
     bool heardAny = false;
     double dtMs = 0;
+    bool ping = false;
     std::vector<std::pair<std::string, Link>> links;  // in the order first heard, as a JS Map
   };
 
-  double Timeout(const Peer& p) const { return commUp_ ? p.dtMs : cfg_.initdeadMs; }
+  double Timeout(const Peer& p) const;
   Peer* Find(const std::string& node);
+  const Peer* Find(const std::string& node) const;
+  void Add(const std::string& node, bool ping, double startMono);
+  // An accepted status or echo reply: late check, peer-up (from `up`), liveness and its link.
+  void Heard(double now, Peer& p, const std::string& link, LivenessEvent up, std::vector<LivenessEvent>& events);
   bool CheckGeneration(Peer& p, int64_t generation, std::vector<LivenessEvent>& events);
   void TouchLink(double now, Peer& p, const std::string& link, std::vector<LivenessEvent>& events);
   void OwnLink(const std::string& link, std::vector<LivenessEvent>& events);

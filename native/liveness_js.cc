@@ -44,10 +44,12 @@ class LivenessTracker : public Napi::ObjectWrap<LivenessTracker> {
     return DefineClass(env, "LivenessTracker",
                        {
                            InstanceMethod<&LivenessTracker::IsPeer>("isPeer"),
+                           InstanceMethod<&LivenessTracker::IsPingNode>("isPingNode"),
                            InstanceMethod<&LivenessTracker::State>("state"),
                            InstanceMethod<&LivenessTracker::SetCommUp>("setCommUp"),
                            InstanceMethod<&LivenessTracker::Status>("status"),
                            InstanceMethod<&LivenessTracker::Packet>("packet"),
+                           InstanceMethod<&LivenessTracker::Ping>("ping"),
                            InstanceMethod<&LivenessTracker::Stalled>("stalled"),
                            InstanceMethod<&LivenessTracker::Tick>("tick"),
                            InstanceMethod<&LivenessTracker::NextDeadline>("nextDeadline"),
@@ -56,12 +58,17 @@ class LivenessTracker : public Napi::ObjectWrap<LivenessTracker> {
 
   // new LivenessTracker(cfg: LivenessConfig, startMono: number)
   explicit LivenessTracker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LivenessTracker>(info) {
-    Napi::Object cfg = ObjectArg(info.Env(), info[0], "LivenessTracker config");
-    live_ = std::make_unique<Liveness>(LivenessConfigFromJs(cfg, "LivenessTracker config"), NumberArg(info, 1, "startMono"));
+    const std::string where = "LivenessTracker config";
+    Napi::Object cfg = ObjectArg(info.Env(), info[0], where);
+    LivenessConfig c = LivenessConfigFromJs(cfg, where);
+    if (!cfg.Get("pingNodes").IsUndefined()) c.pingNodes = StringArrayProp(cfg, where, "pingNodes");
+    live_ = std::make_unique<Liveness>(std::move(c), NumberArg(info, 1, "startMono"));
   }
 
  private:
   Napi::Value IsPeer(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), live_->IsPeer(StringArg(info, 0, "node"))); }
+
+  Napi::Value IsPingNode(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), live_->IsPingNode(StringArg(info, 0, "node"))); }
 
   Napi::Value State(const Napi::CallbackInfo& info) {
     const char* s = live_->PeerState(StringArg(info, 0, "node"));
@@ -92,6 +99,12 @@ class LivenessTracker : public Napi::ObjectWrap<LivenessTracker> {
     return OutcomeToJs(info.Env(), live_->Packet(now, node, link, static_cast<int64_t>(generation)));
   }
 
+  Napi::Value Ping(const Napi::CallbackInfo& info) {
+    const double now = NumberArg(info, 0, "now");
+    const std::string node = StringArg(info, 1, "node");
+    return OutcomeToJs(info.Env(), live_->Ping(now, node, StringArg(info, 2, "link")));
+  }
+
   Napi::Value Stalled(const Napi::CallbackInfo& info) {
     return EventsToJs(info.Env(), live_->Stalled(NumberArg(info, 0, "now"), NumberArg(info, 1, "lateMs")));
   }
@@ -113,6 +126,7 @@ LivenessConfig LivenessConfigFromJs(const Napi::Object& o, const std::string& wh
   c.deadtimeMs = NumberProp(o, where, "deadtimeMs", 1, kMaxMs);
   c.warntimeMs = NumberProp(o, where, "warntimeMs", 1, kMaxMs);
   c.initdeadMs = NumberProp(o, where, "initdeadMs", 1, kMaxMs);
+  c.deadpingMs = o.Get("deadpingMs").IsUndefined() ? c.deadtimeMs : NumberProp(o, where, "deadpingMs", 1, kMaxMs);
   return c;
 }
 

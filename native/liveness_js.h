@@ -9,7 +9,8 @@
 
 namespace hbd {
 
-// Reads localNode, nodes, keepaliveMs, deadtimeMs, warntimeMs, initdeadMs (TS LivenessConfig).
+// Reads localNode, nodes, keepaliveMs, deadtimeMs, warntimeMs, initdeadMs and the optional
+// deadpingMs (TS LivenessConfig); pingNodes is the caller's (names here, objects for the Engine).
 LivenessConfig LivenessConfigFromJs(const Napi::Object& o, const std::string& where);
 
 // Sets the event's fields on `obj` exactly as lib/transport/types.ts LivenessEvent spells them.

@@ -41,6 +41,22 @@ std::optional<SysError> InterfaceAddress(const std::string& iface, unsigned long
   return std::nullopt;
 }
 
+sockaddr_in Endpoint(in_addr addr, uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr = addr;
+  sa.sin_port = htons(port);
+  return sa;
+}
+
+std::string FormatEndpoint(const sockaddr_in& sa) {
+  char ip[INET_ADDRSTRLEN] = "?";
+  inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
+  return std::string(ip) + ":" + std::to_string(ntohs(sa.sin_port));
+}
+
+}  // namespace
+
 std::optional<SysError> ResolvePeer(const std::string& peer, in_addr* out, const std::string& what) {
   if (inet_pton(AF_INET, peer.c_str(), out) == 1) return std::nullopt;
   addrinfo hints{};
@@ -57,22 +73,6 @@ std::optional<SysError> ResolvePeer(const std::string& peer, in_addr* out, const
   freeaddrinfo(res);
   return std::nullopt;
 }
-
-sockaddr_in Endpoint(in_addr addr, uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr = addr;
-  sa.sin_port = htons(port);
-  return sa;
-}
-
-std::string FormatEndpoint(const sockaddr_in& sa) {
-  char ip[INET_ADDRSTRLEN] = "?";
-  inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-  return std::string(ip) + ":" + std::to_string(ntohs(sa.sin_port));
-}
-
-}  // namespace
 
 std::string MediumSpec::Describe() const {
   switch (kind) {
@@ -189,6 +189,11 @@ std::optional<SysError> Medium::Send(const std::string& bytes) {
 bool Medium::Receive(std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err) {
   *err = std::nullopt;
   if (!recv_.valid()) return false;
+  return ReadDatagram(recv_.get(), buffer, out, err, spec_.Describe());
+}
+
+bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err, const std::string& what) {
+  *err = std::nullopt;
   if (buffer.size() < kReceiveBuffer) buffer.resize(kReceiveBuffer);
   sockaddr_in from{};
   iovec iov{buffer.data(), buffer.size()};
@@ -200,9 +205,9 @@ bool Medium::Receive(std::vector<uint8_t>& buffer, Datagram* out, std::optional<
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  const ssize_t n = recvmsg(recv_.get(), &msg, MSG_DONTWAIT | MSG_TRUNC);
+  const ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) *err = LastError("recvmsg", spec_.Describe());
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) *err = LastError("recvmsg", what);
     return false;
   }
   out->data = buffer.data();

@@ -75,4 +75,12 @@ class Medium {
 // Largest datagram read: heartbeat's MAXMSG plus one byte to notice longer ones.
 constexpr size_t kReceiveBuffer = 256 * 1024 + 1;
 
+// One datagram from the non-blocking socket `fd` into `buffer` (resized to kReceiveBuffer), with
+// its kernel timestamp when SO_TIMESTAMPNS is on; false when nothing is queued. `what` names the
+// socket in errors.
+bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err, const std::string& what);
+
+// An IPv4 literal, or a host name through getaddrinfo (blocking: call it on the JS thread).
+std::optional<SysError> ResolvePeer(const std::string& peer, in_addr* out, const std::string& what);
+
 }  // namespace hbd

@@ -12,6 +12,10 @@ import type { LivenessEvent } from '../lib/transport/types';
 export interface Tracker {
   status(now: number, s: StatusInput): StatusOutcome;
   packet(now: number, node: string, link: string, generation: number): StatusOutcome;
+  ping(now: number, node: string, link: string): StatusOutcome;
+  isPeer(node: string): boolean;
+  isPingNode(node: string): boolean;
+  state(node: string): string | undefined;
   tick(now: number): LivenessEvent[];
   nextDeadline(): number;
   setCommUp(): void;
@@ -23,6 +27,9 @@ export type TrackerFactory = (cfg: LivenessConfig, start: number) => Tracker;
 const cfg: LivenessConfig = { localNode: 'n1', nodes: ['n1', 'n2', 'n3'], keepaliveMs: 10, deadtimeMs: 50, warntimeMs: 25, initdeadMs: 120 };
 
 const pair: LivenessConfig = { ...cfg, nodes: ['n1', 'n2'] };
+
+/** n1 and n2, a `ping 198.18.0.9` and a `ping_group routers 198.18.0.7 198.18.0.8`. */
+const pinging: LivenessConfig = { ...pair, pingNodes: ['198.18.0.9', 'routers'], deadpingMs: 80 };
 
 const st = (node: string, seq: number, extra: Partial<StatusInput> = {}): StatusInput => ({ node, link: 'eth0', generation: 5, seq, status: 'active', dtMs: 50, ...extra });
 
@@ -142,6 +149,67 @@ export function livenessSuite(name: string, make: TrackerFactory): void {
     t.status(201, st('n2', 2)); // queued packets drained after the stall
     assert.deepEqual(t.tick(225).map((e) => ('node' in e ? `${e.type}:${e.node}` : e.type)), ['peer-dead:n3', 'link-dead:n3']);
   });
+
+  test(`${name}: an echo reply brings a ping node up with status ping, the answering address as its link`, () => {
+    const t = make(pinging, 0);
+    assert.equal(t.state('198.18.0.9'), 'init');
+    const r = t.ping(3, '198.18.0.9', '198.18.0.9');
+    assert.equal(r.accepted, true);
+    assert.deepEqual(r.events, [
+      { type: 'peer-up', node: '198.18.0.9', link: '198.18.0.9', status: 'ping', generation: 0, restarted: false, returned: false },
+      { type: 'link-up', node: '198.18.0.9', link: '198.18.0.9' },
+    ]);
+    assert.equal(t.state('198.18.0.9'), 'up');
+    assert.deepEqual([t.isPingNode('198.18.0.9'), t.isPeer('198.18.0.9'), t.isPingNode('n2'), t.isPeer('n2')], [true, false, false, true]);
+  });
+
+  test(`${name}: ping nodes die exactly at deadping, before comm-up too (never initdead, never a dt)`, () => {
+    const t = make(pinging, 100);
+    assert.equal(t.nextDeadline(), 180);
+    assert.deepEqual(t.tick(179.999), []);
+    assert.deepEqual(t.tick(180), [
+      { type: 'peer-dead', node: '198.18.0.9', silentMs: 80, timeoutMs: 80 },
+      { type: 'peer-dead', node: 'routers', silentMs: 80, timeoutMs: 80 },
+    ]);
+    t.status(200, st('n2', 1, { dtMs: 500 }));
+    t.setCommUp();
+    assert.equal(t.ping(200, '198.18.0.9', '198.18.0.9').events[0]?.type, 'peer-up');
+    assert.equal(t.nextDeadline(), 280);
+    assert.deepEqual(t.tick(280), [
+      { type: 'peer-dead', node: '198.18.0.9', silentMs: 80, timeoutMs: 80 },
+      { type: 'link-dead', node: '198.18.0.9', link: '198.18.0.9' },
+    ]);
+    assert.equal(t.nextDeadline(), 700, 'n2 keeps its advertised deadtime');
+  });
+
+  test(`${name}: every echo counts (NS_st has no generation or seq); ping and UDP names do not mix`, () => {
+    const t = make(pinging, 0);
+    t.ping(0, '198.18.0.9', '198.18.0.9');
+    assert.deepEqual(t.ping(10, '198.18.0.9', '198.18.0.9'), { accepted: true, events: [] });
+    assert.deepEqual(t.ping(10, '198.18.0.9', '198.18.0.9'), { accepted: true, events: [] }, 'the same echo again still counts');
+    assert.deepEqual(t.ping(40, '198.18.0.9', '198.18.0.9').events, [{ type: 'peer-late', node: '198.18.0.9', link: '198.18.0.9', gapMs: 30 }]);
+    // A UDP status or packet claiming a ping node's name, or an echo for a normal node, is refused.
+    assert.deepEqual(t.status(50, st('198.18.0.9', 1)), { accepted: false, events: [] });
+    assert.deepEqual(t.packet(50, '198.18.0.9', 'eth0', 5), { accepted: false, events: [] });
+    assert.deepEqual(t.ping(50, 'n2', '198.18.0.2'), { accepted: false, events: [] });
+    assert.deepEqual(t.ping(50, 'stranger', '198.18.0.66'), { accepted: false, events: [] });
+    assert.deepEqual(t.tick(80), [{ type: 'peer-dead', node: 'routers', silentMs: 80, timeoutMs: 80 }]);
+    assert.equal(t.nextDeadline(), 120);
+    const due = t.tick(120).map((e) => ('node' in e ? `${e.type}:${e.node}` : e.type));
+    assert.deepEqual(due, ['peer-dead:n2', 'peer-dead:198.18.0.9', 'link-dead:198.18.0.9'], 'n2 unheard until initdead, the ping node deadping after its last echo');
+  });
+
+  test(`${name}: a ping_group stays up while one address answers; the silent address's link dies`, () => {
+    const t = make(pinging, 0);
+    t.ping(0, 'routers', '198.18.0.7');
+    assert.deepEqual(t.ping(1, 'routers', '198.18.0.8').events, [{ type: 'link-up', node: 'routers', link: '198.18.0.8' }]);
+    t.ping(40, 'routers', '198.18.0.7');
+    assert.deepEqual(t.tick(80), [{ type: 'peer-dead', node: '198.18.0.9', silentMs: 80, timeoutMs: 80 }]);
+    t.ping(75, 'routers', '198.18.0.7');
+    assert.deepEqual(t.tick(81), [{ type: 'link-dead', node: 'routers', link: '198.18.0.8' }]);
+    assert.equal(t.state('routers'), 'up');
+    assert.equal(t.nextDeadline(), 120, 'n2 at initdead');
+  });
 }
 
 livenessSuite('ts', (c, start) => new Liveness(c, start));
@@ -157,17 +225,21 @@ else test('native: liveness suite', { skip: nativeLoad.reason }, () => {});
 type Op =
   | { readonly op: 'status'; readonly dt: number; readonly s: StatusInput }
   | { readonly op: 'packet'; readonly dt: number; readonly node: string; readonly link: string; readonly generation: number }
+  | { readonly op: 'ping'; readonly dt: number; readonly node: string; readonly link: string }
   | { readonly op: 'tick'; readonly dt: number }
   | { readonly op: 'stalled'; readonly dt: number; readonly lateMs: number }
   | { readonly op: 'commUp'; readonly dt: number };
 
 const dt = fc.integer({ min: 0, max: 40 });
-const node = fc.constantFrom('n1', 'n2', 'n3', 'stranger');
-const link = fc.constantFrom('eth0', 'eth1');
+const node = fc.constantFrom('n1', 'n2', 'n3', 'stranger', '198.18.0.9', 'routers');
+const link = fc.constantFrom('eth0', 'eth1', '198.18.0.9', '198.18.0.7');
+/** The random runs' configuration: normal peers and ping nodes, all timeouts distinct. */
+const fuzzCfg: LivenessConfig = { ...cfg, pingNodes: ['198.18.0.9', 'routers'], deadpingMs: 60 };
 const generation = fc.integer({ min: 4, max: 6 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('status' as const), dt, s: fc.record({ node, link, generation, seq: fc.integer({ min: 0, max: 8 }), status: fc.constantFrom('up', 'active'), dtMs: fc.constantFrom(0, 30, 50, 70) }) }),
   fc.record({ op: fc.constant('packet' as const), dt, node, link, generation }),
+  fc.record({ op: fc.constant('ping' as const), dt, node, link }),
   fc.record({ op: fc.constant('tick' as const), dt }),
   fc.record({ op: fc.constant('stalled' as const), dt, lateMs: fc.integer({ min: 5, max: 200 }) }),
   fc.record({ op: fc.constant('commUp' as const), dt }),
@@ -179,6 +251,8 @@ function apply(t: Tracker, now: number, o: Op): unknown {
       return t.status(now, o.s);
     case 'packet':
       return t.packet(now, o.node, o.link, o.generation);
+    case 'ping':
+      return t.ping(now, o.node, o.link);
     case 'tick':
       return t.tick(now);
     case 'stalled':
@@ -191,14 +265,14 @@ function apply(t: Tracker, now: number, o: Op): unknown {
 test('native: the C++ twin answers exactly as the TS reference on random runs', { skip: nativeBinding ? false : (nativeLoad.reason ?? true) }, () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
-      const ts = new Liveness(cfg, 0);
-      const cc = new nativeBinding!.LivenessTracker(cfg, 0);
+      const ts = new Liveness(fuzzCfg, 0);
+      const cc = new nativeBinding!.LivenessTracker(fuzzCfg, 0);
       let now = 0;
       for (const [i, o] of ops.entries()) {
         now += o.dt;
         assert.deepEqual(apply(cc, now, o), apply(ts, now, o), `step ${i}: ${JSON.stringify(o)}`);
         assert.equal(cc.nextDeadline(), ts.nextDeadline(), `nextDeadline after step ${i}`);
-        for (const n of cfg.nodes) assert.equal(cc.state(n), ts.state(n), `state of ${n} after step ${i}`);
+        for (const n of [...fuzzCfg.nodes, ...fuzzCfg.pingNodes!, 'stranger']) assert.equal(cc.state(n), ts.state(n), `state of ${n} after step ${i}`);
       }
     }),
     { numRuns: 500 },

@@ -116,14 +116,14 @@ test('node table follows peer-up, status, link and death events with heartbeat\'
   assert.deepEqual(logs(dead), ['WARN: node n2: is dead', 'info: Link n2:eth0 dead.']);
   assert.deepEqual(ofType(dead, 'node-status'), [{ type: 'node-status', node: 'n2', status: 'dead', previous: 'active' }]);
   const snap = m.snapshot();
-  assert.deepEqual(snap.nodes[1], { name: 'n2', local: false, status: 'dead', links: [{ name: 'eth0', status: 'dead' }], generation: 7, lastSeq: null, missing: 0, ackSeq: 0 });
+  assert.deepEqual(snap.nodes[1], { name: 'n2', type: 'normal', local: false, status: 'dead', links: [{ name: 'eth0', status: 'dead' }], generation: 7, lastSeq: null, missing: 0, ackSeq: 0 });
   assert.equal(snap.nodes[0]?.local, true);
 });
 
 test('the local node\'s own links are logged and shown', () => {
   const m = started(two);
   assert.deepEqual(logs(m.onEvent({ ...at(1), type: 'link-up', node: 'n1', link: 'eth0' }, 1)), ['info: Link n1:eth0 up.']);
-  assert.deepEqual(m.snapshot().nodes[0], { name: 'n1', local: true, status: 'up', links: [{ name: 'eth0', status: 'up' }], generation: null, lastSeq: null, missing: 0, ackSeq: 0 });
+  assert.deepEqual(m.snapshot().nodes[0], { name: 'n1', type: 'normal', local: true, status: 'up', links: [{ name: 'eth0', status: 'up' }], generation: null, lastSeq: null, missing: 0, ackSeq: 0 });
 });
 
 test('late heartbeats warn with the measured interval; beyond deadtime it is CRIT', () => {
@@ -163,6 +163,13 @@ test('a status with a missing or unexpected st is reported, not applied', () => 
   const stripped = { ...noSt, message: noSt.type === 'status' ? noSt.message.filter((f) => f.name !== 'st') : [] } as Ev;
   assert.deepEqual(logs(m.onEvent(stripped, 1)), ['ERROR: HBDoMsg_T_STATUS: status update without st field']);
   assert.match(logs(m.onEvent(statusEv('n2', 2, 2, { st: 'dead' }), 2))[0] ?? '', /st="dead" ignored/);
+  assert.equal(m.snapshot().nodes[1]?.status, 'init');
+});
+
+test("a starting heartbeat's first st=init status is taken as heartbeat takes it", () => {
+  const m = started(two);
+  m.onEvent(statusEv('n2', 1, 1, { st: 'up' }), 1);
+  assert.deepEqual(logs(m.onEvent(statusEv('n2', 2, 2, { st: 'init' }), 2)), ['info: Status update for node n2: status init']);
   assert.equal(m.snapshot().nodes[1]?.status, 'init');
 });
 
@@ -526,4 +533,43 @@ test('property: with drops, duplicates, reordering, huge gaps and deaths, nothin
     }),
     { numRuns: 300, seed: 20251126 },
   );
+});
+
+// --- ping nodes (spec §7.8) ------------------------------------------------------------------
+
+const pinged: MembershipConfig = { ...two, pingNodes: ['198.18.0.9', 'routers'] };
+
+test('ping nodes: status ping while echoes come back, dead after deadping, with heartbeat\'s texts', () => {
+  const m = started(pinged);
+  const up = [...m.onEvent(peerUp('198.18.0.9', 10, { status: 'ping', generation: 0 }), 10), ...m.onEvent({ ...at(10), type: 'link-up', node: '198.18.0.9', link: '198.18.0.9' }, 10)];
+  assert.deepEqual(logs(up), ['info: Status update for node 198.18.0.9: status ping', 'info: Link 198.18.0.9:198.18.0.9 up.']);
+  assert.deepEqual(ofType(up, 'node-status'), [{ type: 'node-status', node: '198.18.0.9', status: 'ping', previous: 'init' }]);
+  const group = m.onEvent({ ...at(11), type: 'peer-up', node: 'routers', link: '198.18.0.7', status: 'ping', generation: 0, restarted: false, returned: false }, 11);
+  assert.deepEqual(logs(group), ['info: Status update for node routers: status ping']);
+  const dead = [...m.onEvent(peerDead('198.18.0.9', 90), 90), ...m.onEvent({ ...at(90), type: 'link-dead', node: '198.18.0.9', link: '198.18.0.9' }, 90)];
+  assert.deepEqual(logs(dead), ['WARN: node 198.18.0.9: is dead', 'info: Link 198.18.0.9:198.18.0.9 dead.']);
+  assert.deepEqual(ofType(dead, 'node-status'), [{ type: 'node-status', node: '198.18.0.9', status: 'dead', previous: 'ping' }]);
+  assert.deepEqual(
+    m.snapshot().nodes.map((n) => `${n.name} ${n.type} ${n.status} ${n.links.map((l) => `${l.name}:${l.status}`).join(',')}`),
+    ['n1 normal up ', 'n2 normal init ', '198.18.0.9 ping dead 198.18.0.9:dead', 'routers ping ping '],
+  );
+  // A failed echo names the ping node as a known node that failed authentication.
+  const bad = m.onEvent({ ...at(95), type: 'auth-fail', link: '198.18.0.9', source: '198.18.0.9', reason: 'echo reply: bad signature (key 1, sha1)', node: '198.18.0.9' }, 95);
+  assert.deepEqual(logs(bad)[0], 'WARN: string2msg_ll: node [198.18.0.9] failed authentication');
+});
+
+test('ping nodes: comm-up waits for them to answer or die, as heartbeat\'s check_comm_isup does', () => {
+  const m = new Membership({ ...base, nodes: ['n1'], pingNodes: ['198.18.0.9', 'routers'] }, 0, fixed(0.5));
+  assert.deepEqual(ofType(m.start(0), 'comm-up'), []);
+  assert.deepEqual(ofType(m.onEvent(peerUp('198.18.0.9', 5, { status: 'ping', generation: 0 }), 5), 'comm-up'), []);
+  assert.equal(m.snapshot().comm, 'init');
+  // No normal peer to ask for the node list: comm is up at once, without reqnodes.
+  const a = m.onEvent(peerDead('routers', 60), 60);
+  assert.deepEqual(sends(a), []);
+  assert.deepEqual(a.slice(-4), commUpActions);
+});
+
+test('ping nodes: a name that is also a node is refused', () => {
+  assert.throws(() => new Membership({ ...two, pingNodes: ['n2'] }, 0, fixed(0)), /ping node "n2" is also a node or another ping node; every node, ping and ping_group name must be unique/);
+  assert.throws(() => new Membership({ ...two, pingNodes: ['gw', 'gw'] }, 0, fixed(0)), /ping node "gw" is also a node or another ping node/);
 });

@@ -22,6 +22,8 @@ export interface MembershipConfig {
   readonly localNode: string;
   /** Normal nodes in ha.cf order, the local node included. */
   readonly nodes: readonly string[];
+  /** Ping nodes (`ping IP` names, `ping_group` NAMEs), after the normal nodes in the node table. */
+  readonly pingNodes?: readonly string[];
   /** ha.cf `max_rexmit_delay`, ms. */
   readonly maxRexmitDelayMs: number;
   readonly keepaliveMs: number;
@@ -47,6 +49,8 @@ export type MembershipAction =
 
 export interface NodeSnapshot {
   readonly name: string;
+  /** heartbeat's node types (cl_status nodetype): ping nodes are `ping IP` and `ping_group` entries. */
+  readonly type: 'normal' | 'ping';
   readonly local: boolean;
   readonly status: NodeStatus;
   readonly links: readonly { readonly name: string; readonly status: LinkStatus }[];
@@ -77,6 +81,7 @@ const MAX_REXMIT_BATCH = 50;
 
 interface Peer {
   readonly name: string;
+  readonly ping: boolean;
   status: NodeStatus;
   /** heartbeat's anypacketsyet: any authenticated packet since start or since its death. */
   heard: boolean;
@@ -97,6 +102,9 @@ function log(out: Out, level: Level, text: string): void {
 function validate(cfg: MembershipConfig): void {
   const where = 'membership configuration';
   if (new Set(cfg.nodes).size !== cfg.nodes.length) throw new Error(`${where}: node list ${cfg.nodes.join(', ')} names a node twice; list each ha.cf node once`);
+  const ping = cfg.pingNodes ?? [];
+  const clash = ping.find((n, i) => cfg.nodes.includes(n) || ping.indexOf(n) !== i);
+  if (clash !== undefined) throw new Error(`${where}: ping node "${clash}" is also a node or another ping node; every node, ping and ping_group name must be unique`);
   if (!cfg.nodes.includes(cfg.localNode)) throw new Error(`${where}: the local node "${cfg.localNode}" is not among the configured nodes (${cfg.nodes.join(', ')}); add "node ${cfg.localNode}" to ha.cf`);
   if (!Number.isInteger(cfg.maxRexmitDelayMs) || cfg.maxRexmitDelayMs <= 0) throw new Error(`${where}: max_rexmit_delay must be a positive integer (ms), got ${cfg.maxRexmitDelayMs}`);
 }
@@ -119,10 +127,11 @@ export class Membership {
     private readonly random: () => number,
   ) {
     validate(cfg);
-    for (const name of cfg.nodes) {
-      if (name === cfg.localNode) continue;
-      this.peers.set(name, { name, status: 'init', heard: false, links: new Map(), track: new SeqTrack(), rexmit: new Map(), ackTrigger: Math.min(ACK_DIV - 1, Math.floor(random() * ACK_DIV)), ackSeq: 0 });
-    }
+    // Ping nodes send no seqs, so they need no ACK offset (and draw no random number).
+    const add = (name: string, ping: boolean) =>
+      this.peers.set(name, { name, ping, status: 'init', heard: false, links: new Map(), track: new SeqTrack(), rexmit: new Map(), ackTrigger: ping ? 0 : Math.min(ACK_DIV - 1, Math.floor(random() * ACK_DIV)), ackSeq: 0 });
+    for (const name of cfg.nodes) if (name !== cfg.localNode) add(name, false);
+    for (const name of cfg.pingNodes ?? []) add(name, true);
   }
 
   /** The MCP starts: status `up` (with `protocol=1`), and a 2 s longer advertised deadtime for 5 s. */
@@ -160,8 +169,10 @@ export class Membership {
           log(out, 'CRIT', `Cluster node ${p.name} returning after partition.`);
           log(out, 'WARN', 'Deadtime value may be too small.');
         }
-        // A bad st is reported once, by the status event of the same packet.
-        if (e.status === 'up' || e.status === 'active') this.setPeerStatus(p, e.status, out);
+        // A bad st is reported once, by the status event of the same packet. Ping nodes have no
+        // status event: their echo replies say `ping`.
+        if (p.ping) this.setPeerStatus(p, 'ping', out);
+        else if (e.status === 'up' || e.status === 'active') this.setPeerStatus(p, e.status, out);
         break;
       }
       case 'peer-late': {
@@ -198,7 +209,7 @@ export class Membership {
         log(out, 'WARN', `hbd: this node itself ran ${Math.round(e.lateMs)} ms late (CPU starvation or VM pause?); no peer is declared dead until it could have been heard again`);
         break;
       case 'auth-fail':
-        if (e.node !== null && !this.cfg.nodes.includes(e.node)) {
+        if (e.node !== null && !this.cfg.nodes.includes(e.node) && !this.peers.get(e.node)?.ping) {
           log(out, 'ERROR', `process_status_message: bad node [${e.node}] in message`);
         } else {
           log(out, 'WARN', `string2msg_ll: node [${e.node ?? e.source}] failed authentication`);
@@ -272,11 +283,11 @@ export class Membership {
 
   snapshot(): MembershipSnapshot {
     const links = (m: ReadonlyMap<string, LinkStatus>) => [...m].map(([name, status]) => ({ name, status }));
-    const nodes = this.cfg.nodes.map((name): NodeSnapshot => {
+    const nodes = [...this.cfg.nodes, ...(this.cfg.pingNodes ?? [])].map((name): NodeSnapshot => {
       const p = this.peers.get(name);
-      if (!p) return { name, local: true, status: this.localStatus, links: links(this.localLinks), generation: null, lastSeq: null, missing: 0, ackSeq: 0 };
+      if (!p) return { name, type: 'normal', local: true, status: this.localStatus, links: links(this.localLinks), generation: null, lastSeq: null, missing: 0, ackSeq: 0 };
       const generation = p.track.generation;
-      return { name, local: false, status: p.status, links: links(p.links), generation: generation < 0 ? null : generation, lastSeq: p.track.lastSeq, missing: p.track.missingCount, ackSeq: p.ackSeq };
+      return { name, type: p.ping ? 'ping' : 'normal', local: false, status: p.status, links: links(p.links), generation: generation < 0 ? null : generation, lastSeq: p.track.lastSeq, missing: p.track.missingCount, ackSeq: p.ackSeq };
     });
     return { comm: this.comm, flowControl: this.flowControl, nodes };
   }
@@ -306,9 +317,10 @@ export class Membership {
   }
 
   private applyStatusField(p: Peer, st: string | undefined, out: Out): void {
-    if (st === 'up' || st === 'active') this.setPeerStatus(p, st, out);
+    // A starting heartbeat 3.0.6 sends one `st=init` status first (seen in the interop lab).
+    if (st === 'init' || st === 'up' || st === 'active') this.setPeerStatus(p, st, out);
     else if (st === undefined) log(out, 'ERROR', 'HBDoMsg_T_STATUS: status update without st field');
-    else log(out, 'WARN', `hbd: status from node ${p.name} with st=${JSON.stringify(st)} ignored: heartbeat sends only up and active`);
+    else log(out, 'WARN', `hbd: status from node ${p.name} with st=${JSON.stringify(st)} ignored: heartbeat sends only init, up and active`);
   }
 
   private onMessage(p: Peer, msg: Message, generation: number, seq: number | null, forUs: boolean, now: number, out: Out): void {
@@ -495,7 +507,11 @@ export class Membership {
 
   // --- comm-up handshake (spec §7.7) ----------------------------------------------------------
 
-  /** heartbeat's check_comm_isup(): every node heard from or declared dead. */
+  /**
+   * heartbeat's check_comm_isup(): every node heard from or declared dead. Ping nodes count too:
+   * heartbeat loops over all of config->nodes, where add_node() put them (an unreachable one
+   * delays comm-up until deadping declares it dead).
+   */
   private checkCommUp(now: number, out: Out): void {
     if (!this.started || this.comm !== 'init') return;
     for (const p of this.peers.values()) if (!p.heard && p.status !== 'dead') return;

@@ -8,6 +8,10 @@
 //   the peer was declared dead (heartbeat forgets the seq on death and accepts replays, §13 W4);
 // - after the transport itself stalled, no peer is declared dead until fresh packets had a chance to
 //   arrive (memberlist's "awareness"): a stalled node must not blame others for its own stall.
+//
+// Ping nodes (spec §7.8) live on answered ICMP echoes (ping()), carry no generation or seq, and
+// always time out after deadping: heartbeat also applies initdead to them before comm-up, but a
+// router's liveness does not depend on our cluster forming.
 import type { LivenessEvent } from './types';
 
 export interface LivenessConfig {
@@ -17,6 +21,10 @@ export interface LivenessConfig {
   readonly deadtimeMs: number;
   readonly warntimeMs: number;
   readonly initdeadMs: number;
+  /** Ping nodes (`ping IP` names, `ping_group` NAMEs); a name that is also a normal node stays normal. */
+  readonly pingNodes?: readonly string[];
+  /** ha.cf deadping: a ping node is dead after this long without an echo reply (default deadtimeMs). */
+  readonly deadpingMs?: number;
 }
 
 export interface StatusInput {
@@ -49,6 +57,7 @@ interface Peer {
   lastStatus: number; // mono ms of the last accepted status (start time before any)
   heardAny: boolean;
   dtMs: number;
+  readonly ping: boolean;
   readonly links: Map<string, Link>;
 }
 
@@ -67,14 +76,21 @@ export class Liveness {
     private readonly cfg: LivenessConfig,
     startMono: number,
   ) {
-    for (const node of cfg.nodes) {
-      if (node === cfg.localNode) continue;
-      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, links: new Map() });
-    }
+    const add = (node: string, ping: boolean) => {
+      if (node === cfg.localNode || this.peers.has(node)) return;
+      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, ping, links: new Map() });
+    };
+    for (const node of cfg.nodes) add(node, false);
+    for (const node of cfg.pingNodes ?? []) add(node, true);
   }
 
+  /** A normal peer: its UDP packets count. Ping nodes are not peers (they speak only ICMP). */
   isPeer(node: string): boolean {
-    return this.peers.has(node);
+    return this.peers.get(node)?.ping === false;
+  }
+
+  isPingNode(node: string): boolean {
+    return this.peers.get(node)?.ping === true;
   }
 
   state(node: string): PeerState | undefined {
@@ -94,7 +110,7 @@ export class Liveness {
       return { accepted: false, events };
     }
     const p = this.peers.get(s.node);
-    if (!p) return { accepted: false, events };
+    if (!p || p.ping) return { accepted: false, events };
     const oldGeneration = p.generation;
     if (!this.checkGeneration(p, s.node, s.generation, events)) return { accepted: false, events };
     if (s.seq <= p.lastSeq) {
@@ -102,22 +118,23 @@ export class Liveness {
       if (s.seq === p.lastSeq) this.touchLink(now, p, s.node, s.link, events);
       return { accepted: false, events };
     }
-    const wasHeard = p.heardAny;
-    const gap = now - p.lastStatus;
-    if (p.state === 'up' && wasHeard && gap > this.cfg.warntimeMs) {
-      events.push({ type: 'peer-late', node: s.node, link: s.link, gapMs: gap });
-    }
-    if (p.state !== 'up') {
-      const returned = p.state === 'dead' && p.lastSeq >= 0;
-      const restarted = oldGeneration >= 0 && s.generation > oldGeneration;
-      events.push({ type: 'peer-up', node: s.node, link: s.link, status: s.status, generation: s.generation, restarted, returned });
-      p.state = 'up';
-    }
-    p.lastStatus = now;
+    const returned = p.state === 'dead' && p.lastSeq >= 0;
+    const restarted = oldGeneration >= 0 && s.generation > oldGeneration;
+    this.heard(now, p, s.node, s.link, { status: s.status, generation: s.generation, restarted, returned }, events);
     p.lastSeq = s.seq;
-    p.heardAny = true;
     if (s.dtMs > 0) p.dtMs = s.dtMs;
-    this.touchLink(now, p, s.node, s.link, events);
+    return { accepted: true, events };
+  }
+
+  /**
+   * An authenticated echo reply (NS_st) of ping node `node` from its address `link`. Every reply
+   * counts: NS_st has no generation or seq (the transport checks that the reply is fresh).
+   */
+  ping(now: number, node: string, link: string): StatusOutcome {
+    const events: LivenessEvent[] = [];
+    const p = this.peers.get(node);
+    if (!p?.ping) return { accepted: false, events };
+    this.heard(now, p, node, link, { status: 'ping', generation: 0, restarted: false, returned: false }, events);
     return { accepted: true, events };
   }
 
@@ -129,7 +146,7 @@ export class Liveness {
       return { accepted: false, events };
     }
     const p = this.peers.get(node);
-    if (!p) return { accepted: false, events };
+    if (!p || p.ping) return { accepted: false, events };
     if (!this.checkGeneration(p, node, generation, events)) return { accepted: false, events };
     this.touchLink(now, p, node, link, events);
     return { accepted: true, events };
@@ -173,7 +190,23 @@ export class Liveness {
   }
 
   private timeout(p: Peer): number {
+    if (p.ping) return (this.cfg.deadpingMs ?? 0) > 0 ? this.cfg.deadpingMs! : this.cfg.deadtimeMs;
     return this.commUp ? p.dtMs : this.cfg.initdeadMs;
+  }
+
+  /** An accepted status or echo reply: late check, peer-up, liveness and the link it came by. */
+  private heard(now: number, p: Peer, node: string, link: string, up: { status: string; generation: number; restarted: boolean; returned: boolean }, events: LivenessEvent[]): void {
+    const gap = now - p.lastStatus;
+    if (p.state === 'up' && p.heardAny && gap > this.cfg.warntimeMs) {
+      events.push({ type: 'peer-late', node, link, gapMs: gap });
+    }
+    if (p.state !== 'up') {
+      events.push({ type: 'peer-up', node, link, ...up });
+      p.state = 'up';
+    }
+    p.lastStatus = now;
+    p.heardAny = true;
+    this.touchLink(now, p, node, link, events);
   }
 
   private checkGeneration(p: Peer, node: string, generation: number, events: LivenessEvent[]): boolean {

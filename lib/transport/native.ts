@@ -24,10 +24,12 @@ export type EngineConstructor = new (options: TransportOptions, onEvents: (event
 /** The C++ twin of lib/transport/liveness.ts Liveness, method for method. */
 export interface LivenessTrackerInstance {
   isPeer(node: string): boolean;
+  isPingNode(node: string): boolean;
   state(node: string): 'init' | 'up' | 'dead' | undefined;
   setCommUp(): void;
   status(now: number, s: StatusInput): StatusOutcome;
   packet(now: number, node: string, link: string, generation: number): StatusOutcome;
+  ping(now: number, node: string, link: string): StatusOutcome;
   stalled(now: number, lateMs: number): LivenessEvent[];
   tick(now: number): LivenessEvent[];
   nextDeadline(): number;

@@ -49,6 +49,16 @@ export type Medium =
   | { readonly kind: 'mcast'; readonly iface: string; readonly group: string; readonly port: number; readonly ttl: number; readonly loop: boolean }
   | { readonly kind: 'ucast'; readonly iface: string; readonly peer: string };
 
+/**
+ * A ping node (spec §7.8): `ping IP` (name = the IP as written, one address) or
+ * `ping_group NAME IP…` (alive while any address answers). Reached by ICMP echo: native engine only.
+ */
+export interface PingNodeSpec {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly group: boolean;
+}
+
 /** Everything a transport needs, resolved from the configuration and the state directory. */
 export interface TransportOptions {
   readonly localNode: string;
@@ -74,6 +84,10 @@ export interface TransportOptions {
   readonly rtprio: number | null;
   /** ha.cf max_rexmit_delay (ms, default 250): one history slot is re-sent at most once per (this − 10) ms. */
   readonly maxRexmitDelayMs?: number;
+  /** Ping nodes, echoed with our NS_st on every status beat (default none). */
+  readonly pingNodes?: readonly PingNodeSpec[];
+  /** ha.cf deadping: a ping node is dead after this long without an echo reply (default deadtimeMs). */
+  readonly deadpingMs?: number;
 }
 
 export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | 'not-found';

@@ -16,7 +16,7 @@ import { isForUs, readControl, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
-import type { LivenessEvent, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
+import type { LivenessEvent, PingNodeSpec, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type EventBody = DistributiveOmit<TransportEvent, 'mono' | 'wall'>;
@@ -35,6 +35,12 @@ export function checkTransportOptions(o: TransportOptions): void {
   if (!o.authKeys.keys.some((k) => k.index === o.authKeys.sendIndex)) fail('authKeys.sendIndex', 'an index present in authKeys.keys', o.authKeys.sendIndex);
   const rexmit = o.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS;
   if (!Number.isInteger(rexmit) || rexmit <= 0) fail('maxRexmitDelayMs', 'a positive integer', rexmit);
+}
+
+/** Why this transport cannot serve ping nodes, naming the ha.cf lines and the two ways out. */
+export function pingNeedsNativeMessage(nodes: readonly PingNodeSpec[]): string {
+  const lines = nodes.map((n) => (n.group ? `ping_group ${n.name} ${n.addresses.join(' ')}` : `ping ${n.name}`));
+  return `ha.cf ${lines.join(', ')}: ping nodes are reached by ICMP echo over a raw socket, which the TypeScript transport cannot open; ping nodes need the native engine: build it (npm rebuild hbd), or remove the ping lines`;
 }
 
 export function createUdpTransport(opts: TransportOptions): Transport {
@@ -77,6 +83,10 @@ class UdpTransport implements Transport {
 
   async start(onEvent: (e: TransportEvent) => void): Promise<void> {
     if (this.state !== 'new') throw new Error(`transport: start() called twice (state ${this.state})`);
+    if (this.opts.pingNodes?.length) {
+      this.state = 'stopped';
+      throw new Error(pingNeedsNativeMessage(this.opts.pingNodes));
+    }
     this.state = 'starting';
     this.emitTo = onEvent;
     const sink: MediumSink = {
