@@ -8,6 +8,7 @@ import * as path from 'node:path';
 
 import { loadNative } from '../lib/native';
 import { labSkipReason } from './lab/env';
+import { haLogPath, lineTime, logOf } from './lab/ha-log';
 import { withLab, type Lab, type LabNode } from './lab/lab';
 import type { LabProcess } from './lab/process';
 
@@ -55,7 +56,7 @@ function haCf(lab: Lab, media: string[], t: Timing, nodes: number): string {
 }
 
 async function startNode(node: LabNode, kind: Kind, cf: string): Promise<LabProcess> {
-  const logFile = path.join(node.dirs.logs, 'ha-log');
+  const logFile = haLogPath(node);
   fs.rmSync(logFile, { force: true });
   node.writeConfig({ haCf: cf.replace('@LOG@', logFile), authkeys: 'auth 1\n1 sha1 cluster-test-secret\n', haresources: '' });
   // 'ts' nodes run with the addon hidden: the automatic fallback is what a machine without a
@@ -66,20 +67,6 @@ async function startNode(node: LabNode, kind: Kind, cf: string): Promise<LabProc
     logFile,
     name: `hbd-${kind}`,
   });
-}
-
-function logOf(node: LabNode): string {
-  try {
-    return fs.readFileSync(path.join(node.dirs.logs, 'ha-log'), 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The ms timestamp of the first log line matching re (log lines start with ISO time). */
-function lineTime(node: LabNode, re: RegExp): number | null {
-  const line = logOf(node).split('\n').find((l) => re.test(l));
-  return line ? Date.parse(line.slice(0, 24)) : null;
 }
 
 async function cluster(lab: Lab, kinds: Kind[], media: string[], t = FAST): Promise<LabProcess[]> {

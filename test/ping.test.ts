@@ -17,7 +17,8 @@ import { decode } from '../lib/wire/codec';
 import { get } from '../lib/wire/message';
 import type { AuthKeys } from '../lib/wire/types';
 import { labSkipReason } from './lab/env';
-import { withLab, type LabNode } from './lab/lab';
+import { lineTime, logOf } from './lab/ha-log';
+import { withLab } from './lab/lab';
 
 const load = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
 const binding = load.binding;
@@ -207,20 +208,6 @@ function icmpEchoes(file: string): IcmpEcho[] {
 }
 
 const esc = (s: string): string => s.replace(/[.]/g, '\\.');
-
-function logOf(node: LabNode): string {
-  try {
-    return fs.readFileSync(path.join(node.dirs.logs, 'ha-log'), 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The ms timestamp of the first log line matching re (log lines start with ISO time). */
-function lineTime(node: LabNode, re: RegExp): number | null {
-  const line = logOf(node).split('\n').find((l) => re.test(l));
-  return line ? Date.parse(line.slice(0, 24)) : null;
-}
 
 test('lab: ping and ping_group targets are lab nodes; status ping, NS_st on the wire, deadping after a cut', { skip: labSkip, timeout: 90_000 }, async () => {
   await withLab({ nodes: 3 }, async (lab) => {
