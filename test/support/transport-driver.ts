@@ -19,8 +19,8 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 
 import { str } from '../../lib/wire/message';
-import type { AuthKey, AuthMethod, Message, WireFormat } from '../../lib/wire/types';
-import type { Medium, Transport, TransportEvent, TransportOptions } from '../../lib/transport/types';
+import type { AuthKey, AuthMethod, Message } from '../../lib/wire/types';
+import type { Transport, TransportEvent, TransportOptions } from '../../lib/transport/types';
 import { monoNowMs } from '../../lib/transport/clock';
 import { createUdpTransport } from '../../lib/transport/udp';
 import { blockEventLoop } from '../lab/env';
@@ -28,30 +28,15 @@ import { blockEventLoop } from '../lab/env';
 export type TransportKind = 'ts' | 'native';
 
 /** The JSON file: TransportOptions with the uuid as hex and keys as text, plus kind and control. */
-export interface DriverConfig {
-  readonly kind: TransportKind;
-  readonly control?: string;
-  readonly localNode: string;
-  readonly nodes: readonly string[];
-  readonly media: readonly Medium[];
-  readonly udpPort: number;
-  readonly keepaliveMs: number;
-  readonly deadtimeMs: number;
-  readonly warntimeMs: number;
-  readonly initdeadMs: number;
-  readonly stallLimitMs?: number;
-  readonly authKeys: { readonly sendIndex: number; readonly keys: readonly { readonly index: number; readonly method: AuthMethod; readonly key: string }[] };
-  readonly wireFormat?: WireFormat;
-  readonly uuid: string;
-  readonly generation: number;
-  readonly firstSeq?: number;
-  readonly ttl?: number;
-  readonly maxRexmitDelayMs?: number;
-  readonly realtime?: boolean;
-  readonly rtprio?: number | null;
-  readonly omitEvents?: readonly string[];
-  readonly printMono?: boolean;
-}
+export type DriverConfig = Pick<TransportOptions, 'localNode' | 'nodes' | 'media' | 'udpPort' | 'keepaliveMs' | 'deadtimeMs' | 'warntimeMs' | 'initdeadMs' | 'generation'> &
+  Partial<Pick<TransportOptions, 'stallLimitMs' | 'wireFormat' | 'firstSeq' | 'ttl' | 'maxRexmitDelayMs' | 'realtime' | 'rtprio'>> & {
+    readonly kind: TransportKind;
+    readonly control?: string;
+    readonly authKeys: { readonly sendIndex: number; readonly keys: readonly { readonly index: number; readonly method: AuthMethod; readonly key: string }[] };
+    readonly uuid: string;
+    readonly omitEvents?: readonly string[];
+    readonly printMono?: boolean;
+  };
 
 /** What the driver does with the events, beyond running the transport. */
 export interface DriverOutput {
