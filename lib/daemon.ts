@@ -158,6 +158,9 @@ export class Daemon {
     }
     d.alive = setInterval(() => undefined, 1 << 30);
     for (const m of cfg.media) log.info(mediumStartedText(m, cfg.udpPort));
+    if (cfg.resources.length > 0) {
+      log.warn(`haresources has ${cfg.resources.length} resource group(s), but this hbd only runs membership: no resource is started or stopped`);
+    }
     // heartbeat's ping plugins, once per ping medium.
     for (const p of topts.pingNodes ?? []) log.info(p.group ? 'ping group heartbeat started.' : 'ping heartbeat started.');
     d.apply(membership.start(monoNowMs()));
