@@ -8,6 +8,7 @@ import { describeErrno } from './errors';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
 import { Membership, type MembershipAction } from './membership/membership';
+import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
@@ -100,6 +101,14 @@ export class Daemon {
     // With no log output configured, stderr is the only place left (hbd check says so too).
     const log = new Logger(cfg.localNode, { ...l, stderr: opts.logStderr || (!l.logfile && !l.debugfile && !l.facility) });
     log.info(`Configuration validated. Starting hbd ${version()} (heartbeat 3.0.6 protocol)`);
+    try {
+      // HBD_TRANSPORT / HBD_REQUIRE_NATIVE problems surface before anything is written.
+      loadNative(opts.env);
+    } catch (e) {
+      log.error((e as Error).message);
+      await log.close();
+      throw e;
+    }
     let pidFile: string;
     try {
       pidFile = claimPidFile(opts.runDir);
