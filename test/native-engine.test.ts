@@ -227,10 +227,12 @@ async function startPeer(lab: Lab, i: number, cfg: PeerConfig): Promise<Peer> {
   const file = path.join(node.dirs.config, `engine-peer-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(cfg));
   const proc = await node.spawn([process.execPath, PEER, file], { name: 'engine-peer' });
+  // Only complete lines: the peer may be half-way through writing the last one.
   const lines = () =>
     fs
       .readFileSync(proc.stdoutPath!, 'utf8')
       .split('\n')
+      .slice(0, -1)
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Line);
   const peer: Peer = {
