@@ -243,18 +243,12 @@ function readPcapng(buf: Buffer): Capture {
         ifaces.push({ link, snaplen: u32(body + 4), unitsPerSec, offsetSec });
         break;
       }
-      case 6: {
-        need(20, 'enhanced packet block');
-        const i = iface(u32(body), body);
-        const cap = u32(body + 12);
-        if (cap > bodyEnd - body - 20) throw new CaptureError(body + 12, `captured length ${cap} overruns its block`);
-        c.frame(i.link, buf.subarray(body + 20, body + 20 + cap), stamp(i, u32(body + 4), u32(body + 8)));
-        break;
-      }
+      case 6:
       case 2: {
-        // Obsolete packet block: 16-bit interface id, 16-bit drop count, then as EPB.
-        need(20, 'packet block');
-        const i = iface(u16(body), body);
+        // Enhanced packet block; the obsolete packet block (2) differs only in its 16-bit
+        // interface id (followed by a 16-bit drop count).
+        need(20, type === 6 ? 'enhanced packet block' : 'packet block');
+        const i = iface(type === 6 ? u32(body) : u16(body), body);
         const cap = u32(body + 12);
         if (cap > bodyEnd - body - 20) throw new CaptureError(body + 12, `captured length ${cap} overruns its block`);
         c.frame(i.link, buf.subarray(body + 20, body + 20 + cap), stamp(i, u32(body + 4), u32(body + 8)));
