@@ -165,6 +165,14 @@ class Parser {
     }
   }
 
+  // The field named by bytes [name_start, eq), appended to `out` for its value to be filled in.
+  Field& AppendField(Message* out, size_t name_start, size_t eq, int type) {
+    Field& f = out->emplace_back();
+    f.name.assign(reinterpret_cast<const char*>(b_ + name_start), eq - name_start);
+    f.type = static_cast<FieldType>(type);
+    return f;
+  }
+
   bool ClassicLine(size_t p, size_t e, int depth, Message* out) {
     const uint8_t* eqp = Find(p, e, '=');
     if (eqp == nullptr) return Fail(DecodeErrorCode::BadField, p, "line has no '='");
@@ -181,10 +189,7 @@ class Parser {
       name_start = p + 3;
       if (name_start == eq) return Fail(DecodeErrorCode::BadField, name_start, "field name is empty");
     }
-    out->emplace_back();
-    Field& f = out->back();
-    f.name.assign(reinterpret_cast<const char*>(b_ + name_start), eq - name_start);
-    f.type = static_cast<FieldType>(type);
+    Field& f = AppendField(out, name_start, eq, type);
     const size_t v = eq + 1;
     switch (f.type) {
       case FieldType::String:
@@ -248,10 +253,7 @@ class Parser {
     if (eqp == nullptr) return Fail(DecodeErrorCode::BadField, name_start, "field has no '='");
     const size_t eq = eqp - b_;
     if (eq == name_start) return Fail(DecodeErrorCode::BadField, name_start, "field name is empty");
-    out->emplace_back();
-    Field& f = out->back();
-    f.name.assign(reinterpret_cast<const char*>(b_ + name_start), eq - name_start);
-    f.type = static_cast<FieldType>(type);
+    Field& f = AppendField(out, name_start, eq, type);
     const size_t v = eq + 1;
     switch (f.type) {
       case FieldType::String:
