@@ -68,11 +68,26 @@ void AppendLenStr(const std::string& data, std::string* out) {
   out->push_back(',');
 }
 
-class ClassicWriter {
+// What both writers share: the output and the first error, named by the field's path.
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+  const EncodeError& error() const { return err_; }
+
+ protected:
+  bool Fail(const std::string& prefix, const Field& f, std::string detail) {
+    err_ = {Path(prefix, f.name), std::move(detail)};
+    return false;
+  }
+
+  std::string* out_;
+  EncodeError err_;
+};
+
+class ClassicWriter : public Writer {
  public:
   // `checked` false writes received messages as they are, for hashing (ClassicAuthData).
-  ClassicWriter(std::string* out, bool checked) : out_(out), checked_(checked) {}
-  const EncodeError& error() const { return err_; }
+  ClassicWriter(std::string* out, bool checked) : Writer(out), checked_(checked) {}
 
   // `[(d)]name=text\n` per field; `skip_auth` leaves out every field named auth.
   bool Lines(const FieldSeq& fields, int depth, bool skip_auth, const std::string& prefix) {
@@ -92,11 +107,6 @@ class ClassicWriter {
   }
 
  private:
-  bool Fail(const std::string& prefix, const Field& f, std::string detail) {
-    err_ = {Path(prefix, f.name), std::move(detail)};
-    return false;
-  }
-
   bool CheckName(const Field& f, int depth, const std::string& prefix) {
     if (f.name.empty()) return Fail(prefix, f, "field name is empty");
     // Only an untyped name can be mistaken for a "(d)" prefix; a typed one comes after its own.
@@ -163,15 +173,12 @@ class ClassicWriter {
     return true;
   }
 
-  std::string* out_;
   bool checked_;
-  EncodeError err_;
 };
 
-class NetstringWriter {
+class NetstringWriter : public Writer {
  public:
-  explicit NetstringWriter(std::string* out) : out_(out) {}
-  const EncodeError& error() const { return err_; }
+  explicit NetstringWriter(std::string* out) : Writer(out) {}
 
   // `###\n` + one `<len>:(d)name=value,` per field + `%%%\n` (no trailer).
   bool Whole(const FieldSeq& fields, int depth, const std::string& prefix) {
@@ -184,11 +191,6 @@ class NetstringWriter {
   }
 
  private:
-  bool Fail(const std::string& prefix, const Field& f, std::string detail) {
-    err_ = {Path(prefix, f.name), std::move(detail)};
-    return false;
-  }
-
   bool OneField(const Field& f, int depth, const std::string& prefix) {
     if (f.name.empty()) return Fail(prefix, f, "field name is empty");
     if (f.name.find('=') != std::string::npos) return Fail(prefix, f, "field names cannot contain '='");
@@ -221,9 +223,6 @@ class NetstringWriter {
     out_->push_back(',');
     return true;
   }
-
-  std::string* out_;
-  EncodeError err_;
 };
 
 EncodeError NoSendKey(const AuthKeys& keys) {
