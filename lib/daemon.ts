@@ -253,7 +253,8 @@ export class Daemon {
         case 'node-status':
         case 'link-status':
           // Consumed by resource policy and the control socket (later work); recorded for debugging.
-          this.log.debug(2, `${a.type}: ${JSON.stringify(a, (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))}`);
+          // Serialised only when it will be logged.
+          if (this.log.debugLevel >= 2) this.log.debug(2, `${a.type}: ${JSON.stringify(a, (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))}`);
           break;
       }
     }
