@@ -10,13 +10,23 @@ interface StartOptions extends CommonOptions {
   stderr: boolean;
 }
 
+/** The `hbd check` command line that reproduces start's verdict: same directory, same node. */
+export function checkCommand(opts: Pick<CommonOptions, 'configDir' | 'node'>): string {
+  const args = ['hbd', 'check', '-c', opts.configDir, ...(opts.node === undefined ? [] : ['--node', opts.node])];
+  return args.map(shellQuote).join(' ');
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
 async function run(opts: StartOptions): Promise<number> {
   const { config, diagnostics } = loadConfig(opts.configDir, { node: opts.node, hostChecks: 'error' });
   for (const d of sortDiagnostics(diagnostics)) {
     if (d.severity !== 'note') process.stderr.write(formatDiagnostic(d) + '\n');
   }
   if (!config || hasErrors(diagnostics)) {
-    process.stderr.write(`hbd: not started: ${opts.configDir} has errors (run \`hbd check -c ${opts.configDir}\`)\n`);
+    process.stderr.write(`hbd: not started: ${opts.configDir} has errors (run \`${checkCommand(opts)}\` for the details)\n`);
     return EXIT_FAILURE;
   }
   let daemon: Daemon;
