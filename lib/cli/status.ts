@@ -80,7 +80,7 @@ export function formatStatus(s: StatusAnswer, now: number): string {
   }
   lines.push('', s.groups.length ? 'resource groups:' : 'resource groups: (none)');
   for (const g of s.groups) {
-    lines.push(`  ${g.key}: ${g.state}, held by ${g.holder ?? 'nobody'} (preferred node ${g.node})`);
+    lines.push(`  ${g.key}: ${g.state}; holder ${g.holder ?? 'none'}; preferred node ${g.node}`);
     const w = Math.max(...g.resources.map((r) => r.text.length));
     for (const r of g.resources) lines.push(`    ${r.text.padEnd(w)}  ${r.state}`);
   }

@@ -22,9 +22,11 @@ export interface ControlServerOptions {
   /** One log line per this interval for bad requests; the rest are counted. */
   readonly logIntervalMs?: number;
   readonly now?: () => number;
+  /** The pid `hbd stop` waits for (the daemon's own; tests give another process). */
+  readonly pid?: number;
 }
 
-const DEFAULTS = { maxRequestBytes: 4096, idleTimeoutMs: 5000, maxConnections: 8, logIntervalMs: 60_000 };
+const DEFAULTS = { maxRequestBytes: 4096, idleTimeoutMs: 5000, maxConnections: 8, logIntervalMs: 60_000, pid: process.pid };
 
 export class RequestError extends Error {
   constructor(
@@ -143,17 +145,19 @@ export class ControlServer {
   }
 
   private accept(sock: net.Socket): void {
-    if (this.conns.size >= this.opts.maxConnections) {
-      this.counts.refusedConnections++;
-      this.badLog.note(`control socket: refused a connection: ${this.conns.size} already open`);
-      sock.on('error', () => undefined);
-      sock.end(encodeResponse(failure('busy', `too many control connections (${this.opts.maxConnections}); try again`)));
-      return;
-    }
+    const open = this.conns.size;
     this.conns.add(sock);
     sock.on('close', () => this.conns.delete(sock));
     // A client that hangs up early must not raise an unhandled error.
     sock.on('error', () => undefined);
+    if (open >= this.opts.maxConnections) {
+      this.counts.refusedConnections++;
+      this.badLog.note(`control socket: refused a connection: ${open} already open`);
+      sock.end(encodeResponse(failure('busy', `too many control connections (${this.opts.maxConnections}); try again`)));
+      // Read and drop what the client sends, so that its end of the connection is seen.
+      sock.resume();
+      return;
+    }
     sock.setTimeout(this.opts.idleTimeoutMs, () => this.reject(sock, 'timeout', `no complete request within ${this.opts.idleTimeoutMs} ms`));
     let buf = Buffer.alloc(0);
     let busy = Promise.resolve();
@@ -171,10 +175,12 @@ export class ControlServer {
     });
   }
 
+  /** Answers an error; a malformed line leaves the connection open, a flood or a stall closes it. */
   private reject(sock: net.Socket, code: ControlErrorCode, message: string): void {
     this.counts.badRequests++;
     this.badLog.note(`control socket: bad request (${code}): ${message}`);
-    sock.end(encodeResponse(failure(code, message)));
+    if (code === 'bad-request') sock.write(encodeResponse(failure(code, message)));
+    else sock.end(encodeResponse(failure(code, message)));
   }
 
   private async serve(sock: net.Socket, line: string): Promise<void> {
@@ -215,7 +221,7 @@ export class ControlServer {
       case 'takeover':
         return h.takeover(req.scope);
       case 'stop':
-        return { pid: process.pid };
+        return { pid: this.opts.pid };
       case 'reload':
         return h.reload();
     }
