@@ -112,3 +112,51 @@ test('start --daemon with nowhere to log is refused', { skip }, async () => {
     assert.match(r.stderr, /with --daemon there is no terminal to log to: set logfile, debugfile or logfacility in \S+ha\.cf/);
   });
 });
+
+const INIT_SCRIPT = path.resolve(__dirname, '..', '..', 'packaging', 'init.d', 'hbd');
+
+test("the init script: heartbeat's verbs, texts and exit codes", { skip }, async () => {
+  await withLab({ nodes: 1 }, async (lab) => {
+    const n = lab.node(1);
+    n.writeConfig({ haCf: config(n), authkeys: 'auth 1\n1 sha1 service-test-secret\n' });
+    const defaults = path.join(n.dirs.root, 'default-hbd');
+    const hbdCmd = `${process.execPath} ${path.resolve(__dirname, '..', '..', 'bin', 'hbd')}`;
+    fs.writeFileSync(defaults, `HBD="${hbdCmd}"\nHBD_CONFIG_DIR=${n.dirs.config}\nHBD_RUN_DIR=${n.dirs.run}\nHBD_STATE_DIR=${n.dirs.state}\nHBD_OPTS="--node ${n.name}"\n`);
+    const init = (verb: string) => n.exec(['env', 'HBD_TRANSPORT=ts', `HBD_DEFAULTS=${defaults}`, 'sh', INIT_SCRIPT, verb], { allowFailure: true, timeoutMs: 30_000 });
+    const pidFile = path.join(n.dirs.run, 'hbd.pid');
+    try {
+      const start = await init('start');
+      assert.deepEqual([start.code, start.stdout], [0, 'Starting High-Availability services: Done.\n'], start.stderr);
+      const pid = Number(fs.readFileSync(pidFile, 'latin1'));
+      const status = await init('status');
+      assert.equal(status.code, 0);
+      assert.match(status.stdout, new RegExp(`^hbd OK \\[pid ${pid} et al\\] is running on \\S+ \\[\\S+\\]\\.\\.\\.\\n$`));
+      const again = await init('start');
+      assert.equal(again.code, 1);
+      assert.match(again.stdout, /^Starting High-Availability services:  Heartbeat failure \[rc=1\]\. Failed\.\n.*already running as PID/s);
+      const reload = await init('reload');
+      assert.deepEqual([reload.code, reload.stdout], [0, 'Reloading High-Availability services: Done.\n']);
+      await until('the reload', () => /configuration reloaded from /.test(logOf(n)));
+      fs.writeFileSync(path.join(n.dirs.config, 'ha.cf'), config(n).replace('keepalive 200ms', 'keepalive 2s'));
+      const badReload = await init('reload');
+      assert.equal(badReload.code, 1);
+      assert.match(badReload.stdout, /^Reloading High-Availability services: Failed\.\n.*keepalive: invalid time \[2s\]/s);
+      fs.writeFileSync(path.join(n.dirs.config, 'ha.cf'), config(n));
+      const stop = await init('stop');
+      assert.deepEqual([stop.code, stop.stdout], [0, 'Stopping High-Availability services: Done.\n']);
+      assert.ok(!alive(pid));
+      const stopped = await init('status');
+      assert.deepEqual([stopped.code, stopped.stdout], [3, 'hbd is stopped. No process\n']);
+      const stopAgain = await init('stop');
+      assert.deepEqual([stopAgain.code, stopAgain.stdout], [0, 'Stopping High-Availability services: Done.\nINFO: Heartbeat already stopped.\n']);
+      const usage = await init('bogus');
+      assert.deepEqual([usage.code, usage.stdout], [1, `Usage: ${INIT_SCRIPT} {start|stop|status|restart|reload|force-reload}\n`]);
+      fs.rmSync(path.join(n.dirs.config, 'ha.cf'));
+      const unconfigured = await init('start');
+      assert.deepEqual([unconfigured.code, unconfigured.stdout], [0, `Heartbeat not configured: ${n.dirs.config}/ha.cf not found.\n`]);
+    } finally {
+      const left = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'latin1')) : null;
+      if (left !== null && alive(left)) process.kill(left, 'SIGKILL');
+    }
+  });
+});
