@@ -110,6 +110,12 @@ function loggerFor(cfg: ClusterConfig, logStderr: boolean): Logger {
 export class Daemon {
   private membershipTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
+  private markStopped!: (status: number) => void;
+  /**
+   * Resolves when the daemon has shut down, whoever asked (a signal, `hbd stop` through the
+   * control socket, the stall guard), with the exit status for `hbd start`.
+   */
+  readonly stopped = new Promise<number>((resolve) => (this.markStopped = resolve));
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
 
@@ -236,7 +242,8 @@ export class Daemon {
   }
 
   /** Clean shutdown: tell the peers, stop beating, release files. Idempotent. */
-  stop(reason: string): Promise<void> {
+  /** @param status what `hbd start` exits with afterwards (1: the daemon stopped itself). */
+  stop(reason: string, status = 0): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
       this.log.debug(1, `shutdown requested: ${reason}`);
@@ -248,6 +255,7 @@ export class Daemon {
       fs.rmSync(this.pidFile, { force: true });
       this.log.info(`${this.cfg.localNode} Heartbeat shutdown complete.`);
       await this.log.close();
+      this.markStopped(status);
     })();
     return this.stopping;
   }
@@ -257,9 +265,7 @@ export class Daemon {
     switch (e.type) {
       case 'stall-stop':
         this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);
-        void this.stop('stall').then(() => {
-          process.exitCode = 1;
-        });
+        void this.stop('stall', 1);
         return;
       case 'media-error':
         this.log.error(`${e.link}: ${e.syscall}: ${e.errno}: ${e.message}`);

@@ -180,6 +180,27 @@ test('a handler that throws gives an internal error and is logged; the daemon go
   });
 });
 
+test('a client that queues requests without reading the answers is cut off', async () => {
+  await withServer(
+    async ({ dir, server }) => {
+      const answers = await raw(server.socketPath, '{"cmd":"status"}\n'.repeat(10), 10);
+      assert.ok(answers.length <= 5, `${answers.length} answers`);
+      assert.equal(errorCode(answers[answers.length - 1]), 'busy');
+      assert.ok((await request(dir, { cmd: 'status' })).ok);
+    },
+    { maxQueuedRequests: 3 },
+  );
+});
+
+test('a report that cannot be encoded is an internal error, not a crash', async () => {
+  await withServer(async ({ dir, handler }) => {
+    handler.report = { ...handler.report, pid: 1n as unknown as number };
+    const r = await request(dir, { cmd: 'status' });
+    assert.equal(errorCode(r), 'internal');
+    assert.match(!r.ok ? r.error.message : '', /^status failed: Do not know how to serialize a BigInt/);
+  });
+});
+
 test('stop answers first, then calls the handler', async () => {
   await withServer(
     async ({ dir, handler }) => {

@@ -73,15 +73,17 @@ async function runForeground(opts: StartOptions): Promise<number> {
     return EXIT_FAILURE;
   }
   signalReady();
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: NodeJS.Signals) => {
-      void daemon.stop(signal).then(() => resolve(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK));
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-    // heartbeat: SIGHUP re-reads the configuration (and logrotate's HUP reopens the files).
-    process.on('SIGHUP', () => daemon.reload());
-  });
+  const shutdown = (signal: NodeJS.Signals) => void daemon.stop(signal);
+  const reload = () => void daemon.reload();
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  // heartbeat: SIGHUP re-reads the configuration (and logrotate's HUP reopens the files).
+  process.on('SIGHUP', reload);
+  const status = await daemon.stopped;
+  process.off('SIGTERM', shutdown);
+  process.off('SIGINT', shutdown);
+  process.off('SIGHUP', reload);
+  return status;
 }
 
 /** In the child of --daemon: tell the waiting parent that the media are open, then let go of it. */

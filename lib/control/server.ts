@@ -19,6 +19,8 @@ export interface ControlServerOptions {
   /** A connection idle this long is answered `timeout` and closed. */
   readonly idleTimeoutMs?: number;
   readonly maxConnections?: number;
+  /** Requests one connection may have waiting for their answers. */
+  readonly maxQueuedRequests?: number;
   /** One log line per this interval for bad requests; the rest are counted. */
   readonly logIntervalMs?: number;
   readonly now?: () => number;
@@ -26,7 +28,7 @@ export interface ControlServerOptions {
   readonly pid?: number;
 }
 
-const DEFAULTS = { maxRequestBytes: 4096, idleTimeoutMs: 5000, maxConnections: 8, logIntervalMs: 60_000, pid: process.pid };
+const DEFAULTS = { maxRequestBytes: 4096, idleTimeoutMs: 5000, maxConnections: 8, maxQueuedRequests: 16, logIntervalMs: 60_000, pid: process.pid };
 
 export class RequestError extends Error {
   constructor(
@@ -160,13 +162,24 @@ export class ControlServer {
     }
     sock.setTimeout(this.opts.idleTimeoutMs, () => this.reject(sock, 'timeout', `no complete request within ${this.opts.idleTimeoutMs} ms`));
     let buf = Buffer.alloc(0);
-    let busy = Promise.resolve();
+    let queue = Promise.resolve();
+    let queued = 0;
     sock.on('data', (chunk: Buffer) => {
+      if (sock.writableEnded) return;
       buf = Buffer.concat([buf, chunk]);
       for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a)) {
         const line = buf.subarray(0, nl).toString('utf8');
         buf = buf.subarray(nl + 1);
-        busy = busy.then(() => this.serve(sock, line));
+        // A client that sends requests without reading the answers is cut off, not buffered for.
+        if (++queued > this.opts.maxQueuedRequests) {
+          buf = Buffer.alloc(0);
+          this.reject(sock, 'busy', `more than ${this.opts.maxQueuedRequests} requests waiting on one connection`);
+          return;
+        }
+        queue = queue
+          .then(() => this.serve(sock, line))
+          .catch((e: unknown) => this.o.log('ERROR', `control socket: ${(e as Error).stack ?? String(e)}`))
+          .finally(() => queued--);
       }
       if (buf.length > this.opts.maxRequestBytes) {
         buf = Buffer.alloc(0);
@@ -194,9 +207,10 @@ export class ControlServer {
       return;
     }
     this.counts.requests++;
-    let result: unknown;
+    let answer: string;
     try {
-      result = await this.dispatch(req);
+      // Encoding inside the try: a report that cannot be serialised is the handler's bug, not a crash.
+      answer = encodeResponse({ ok: true, result: await this.dispatch(req) });
     } catch (e) {
       this.o.log('ERROR', `control socket: ${req.cmd} failed: ${(e as Error).stack ?? String(e)}`);
       if (!sock.destroyed) sock.write(encodeResponse(failure('internal', `${req.cmd} failed: ${(e as Error).message}`)));
@@ -205,10 +219,10 @@ export class ControlServer {
     if (sock.destroyed) return;
     if (req.cmd === 'stop') {
       // Answer first: stopping closes this socket.
-      sock.end(encodeResponse({ ok: true, result }), () => this.o.handler.stop());
+      sock.end(answer, () => this.o.handler.stop());
       return;
     }
-    sock.write(encodeResponse({ ok: true, result }));
+    sock.write(answer);
   }
 
   private async dispatch(req: ControlRequest): Promise<unknown> {
