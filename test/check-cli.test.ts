@@ -138,11 +138,11 @@ test('the summary says per group what start runs: built-in, which script, which 
   });
 });
 
-test('a configuration this host can run: valid, and the verdict says start accepts it', async () => {
+test('a configuration this host can run: valid, and the verdict says this host passes the checks of start', async () => {
   await withConfigDir({ 'ha.cf': LOCAL_HA_CF, authkeys: LOCAL_AUTHKEYS, haresources: 'node1 198.18.0.10\n' }, (dir) => {
     const r = hbd('check', '-c', dir, '--node', 'node1');
     assert.equal(r.status, 0, r.stdout);
-    assert.match(r.stdout, /configuration is valid \(0 errors, \d+ warnings?, 0 notes\); `hbd start` accepts it on this host$/m);
+    assert.match(r.stdout, /configuration is valid \(0 errors, \d+ warnings?, 0 notes\); this host passes the checks `hbd start` makes$/m);
   });
 });
 

@@ -75,7 +75,7 @@ function textReport(r: LoadResult, otherHost: boolean): string {
   const lines = r.diagnostics.map(formatDiagnostic);
   const counts = [plural(bySeverity(r.diagnostics, 'error').length, 'error'), plural(bySeverity(r.diagnostics, 'warning').length, 'warning'), plural(bySeverity(r.diagnostics, 'note').length, 'note')].join(', ');
   if (lines.length) lines.push('');
-  const where = otherHost ? ' (host checks as warnings: --other-host)' : r.config ? '; `hbd start` accepts it on this host' : '';
+  const where = otherHost ? ' (host checks as warnings: --other-host)' : r.config ? '; this host passes the checks `hbd start` makes' : '';
   lines.push(`${r.resolved.configDir}: ${r.config ? 'configuration is valid' : 'configuration is NOT valid'} (${counts})${where}`);
   // localNode is only unknown when the directory itself could not be read: nothing to show.
   if (r.resolved.localNode) lines.push(...describe(r.resolved));
