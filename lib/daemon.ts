@@ -218,7 +218,9 @@ export class Daemon {
    * Either way the log files are reopened (logrotate sends SIGHUP too).
    */
   reload(): ReloadResult {
-    if (this.stopping) return { ok: false, diagnostics: [] };
+    if (this.stopping) {
+      return { ok: false, diagnostics: [{ severity: 'error', file: this.cfg.configDir, line: null, message: 'hbd is shutting down: nothing was reloaded' }] };
+    }
     const { result, config } = reloadConfig(this.cfg, LIVE_FIELDS);
     if (!config || !result.ok) {
       for (const d of result.diagnostics) if (d.severity === 'error') this.log.error(formatDiagnostic(d).replace(/\n\s*/g, ' '));
