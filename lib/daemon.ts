@@ -3,7 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { formatDiagnostic } from './config/diagnostics';
+import { reloadConfig, type ConfigField } from './config/reload';
 import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
+import type { ReloadResult } from './control/types';
 import { describeErrno } from './errors';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
@@ -59,36 +62,67 @@ function pingNodesOf(cfg: ClusterConfig): PingNodeSpec[] {
   ];
 }
 
+/** The pid of a live hbd recorded in `<runDir>/hbd.pid`, or null (no file, or its process is gone). */
+export function runningPid(runDir: string): number | null {
+  const file = path.join(runDir, PID_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const other = Number(text.trim());
+  if (!Number.isInteger(other) || other <= 0 || other === process.pid) return null;
+  try {
+    process.kill(other, 0);
+    return other;
+  } catch (e) {
+    // EPERM: it exists but is not ours to signal — still a live process.
+    if ((e as NodeJS.ErrnoException).code === 'EPERM') return other;
+    return null;
+  }
+}
+
+export function alreadyRunningMessage(pid: number, runDir: string): string {
+  return `hbd is already running as PID ${pid} (${path.join(runDir, PID_FILE)}); stop it first (hbd stop) or use another --run-dir`;
+}
+
 /** Refuses to start over a live daemon; a stale pid file is replaced. */
 function claimPidFile(runDir: string): string {
   fs.mkdirSync(runDir, { recursive: true, mode: 0o755 });
   const file = path.join(runDir, PID_FILE);
-  try {
-    const other = Number(fs.readFileSync(file, 'latin1').trim());
-    if (Number.isInteger(other) && other > 0 && other !== process.pid) {
-      try {
-        process.kill(other, 0);
-        throw new Error(`hbd is already running as PID ${other} (${file}); stop it first or use another --run-dir`);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-      }
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const other = runningPid(runDir);
+  if (other !== null) throw new Error(alreadyRunningMessage(other, runDir));
   fs.writeFileSync(file, `${process.pid}\n`);
   return file;
+}
+
+/** Settings the running daemon applies on reload; everything else waits for a restart. */
+const LIVE_FIELDS: ReadonlySet<ConfigField> = new Set<ConfigField>(['logging']);
+
+function loggerFor(cfg: ClusterConfig, logStderr: boolean): Logger {
+  const l = cfg.logging;
+  // With no log output configured, stderr is the only place left (hbd check says so too).
+  return new Logger(cfg.localNode, { ...l, stderr: logStderr || (!l.logfile && !l.debugfile && !l.facility) });
 }
 
 export class Daemon {
   private membershipTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
+  private markStopped!: (status: number) => void;
+  /**
+   * Resolves when the daemon has shut down, whoever asked (a signal, `hbd stop` through the
+   * control socket, the stall guard), with the exit status for `hbd start`.
+   */
+  readonly stopped = new Promise<number>((resolve) => (this.markStopped = resolve));
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
 
   private constructor(
-    private readonly cfg: ClusterConfig,
-    private readonly log: Logger,
+    private cfg: ClusterConfig,
+    private log: Logger,
+    private readonly logStderr: boolean,
     private readonly transport: Transport,
     private readonly membership: Membership,
     private readonly pidFile: string,
@@ -97,9 +131,7 @@ export class Daemon {
   /** Starts everything; rejects (after logging) when a medium cannot be opened. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const cfg = opts.config;
-    const l = cfg.logging;
-    // With no log output configured, stderr is the only place left (hbd check says so too).
-    const log = new Logger(cfg.localNode, { ...l, stderr: opts.logStderr || (!l.logfile && !l.debugfile && !l.facility) });
+    const log = loggerFor(cfg, opts.logStderr);
     log.info(`Configuration validated. Starting hbd ${version()} (heartbeat 3.0.6 protocol)`);
     try {
       // HBD_TRANSPORT / HBD_REQUIRE_NATIVE problems surface before anything is written.
@@ -155,7 +187,7 @@ export class Daemon {
       monoNowMs(),
       Math.random,
     );
-    const d = new Daemon(cfg, log, transport, membership, pidFile);
+    const d = new Daemon(cfg, log, opts.logStderr, transport, membership, pidFile);
     try {
       await transport.start((e) => d.onTransportEvent(e));
     } catch (e) {
@@ -180,13 +212,40 @@ export class Daemon {
     return this.transport.kind;
   }
 
-  /** SIGHUP: reopen log files (logrotate). Configuration reload comes with the control socket. */
-  reopenLogs(): void {
-    this.log.reopen();
+  /**
+   * SIGHUP and `hbd reload`: re-read the files. Valid: apply what can change live (logging) and
+   * name what waits for a restart. Invalid: log why and keep running on the current configuration.
+   * Either way the log files are reopened (logrotate sends SIGHUP too).
+   */
+  reload(): ReloadResult {
+    if (this.stopping) {
+      return { ok: false, diagnostics: [{ severity: 'error', file: this.cfg.configDir, line: null, message: 'hbd is shutting down: nothing was reloaded' }] };
+    }
+    const { result, config } = reloadConfig(this.cfg, LIVE_FIELDS);
+    if (!config || !result.ok) {
+      for (const d of result.diagnostics) if (d.severity === 'error') this.log.error(formatDiagnostic(d).replace(/\n\s*/g, ' '));
+      this.log.error(`configuration NOT reloaded: ${this.cfg.configDir} has errors; still running on the previous configuration`);
+      this.log.reopen();
+      return result;
+    }
+    if (result.applied.length) {
+      const old = this.log;
+      this.log = loggerFor(config, this.logStderr);
+      void old.close();
+    } else {
+      this.log.reopen();
+    }
+    // The running configuration takes the live settings only, so that a change needing a
+    // restart is reported again by the next reload.
+    this.cfg = Object.freeze({ ...this.cfg, ...Object.fromEntries([...LIVE_FIELDS].map((f) => [f, config[f]])) });
+    for (const d of result.diagnostics) this.log.warn(formatDiagnostic(d).replace(/\n\s*/g, ' '));
+    this.log.info(`configuration reloaded from ${config.configDir}: applied ${result.applied.join(', ') || 'nothing'}${result.restartNeeded.length ? `; effective at the next restart: ${result.restartNeeded.join(', ')}` : ''}`);
+    return result;
   }
 
   /** Clean shutdown: tell the peers, stop beating, release files. Idempotent. */
-  stop(reason: string): Promise<void> {
+  /** @param status what `hbd start` exits with afterwards (1: the daemon stopped itself). */
+  stop(reason: string, status = 0): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
       this.log.debug(1, `shutdown requested: ${reason}`);
@@ -198,6 +257,7 @@ export class Daemon {
       fs.rmSync(this.pidFile, { force: true });
       this.log.info(`${this.cfg.localNode} Heartbeat shutdown complete.`);
       await this.log.close();
+      this.markStopped(status);
     })();
     return this.stopping;
   }
@@ -207,9 +267,7 @@ export class Daemon {
     switch (e.type) {
       case 'stall-stop':
         this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);
-        void this.stop('stall').then(() => {
-          process.exitCode = 1;
-        });
+        void this.stop('stall', 1);
         return;
       case 'media-error':
         this.log.error(`${e.link}: ${e.syscall}: ${e.errno}: ${e.message}`);

@@ -99,7 +99,7 @@ function applyEdit(lines: string[], e: Edit): string[] {
 test('random line edits of the tutorial files only produce diagnostics, and a config exactly when there is no error', () => {
   const tutorial = tutorialFiles();
   const dir = makeConfigDir(tutorial);
-  const host = { interfaceExists: (n: string) => n === 'eth0', resourceScript: () => '/bin/true' };
+  const host = { interfaceExists: (n: string) => n === 'eth0', resourceScript: () => '/bin/true', systemdUnit: (u: string) => `/lib/systemd/system/${u}`, syslogSocket: () => true };
   try {
     fc.assert(
       fc.property(fc.constantFrom('ha.cf', 'authkeys', 'haresources', 'nodeinfo'), fc.array(editArb, { minLength: 1, maxLength: 5 }), (name, edits) => {

@@ -12,7 +12,7 @@ import { loadConfig, type LoadOptions } from '../lib/config/load';
 import { tutorialFiles, withConfigDir, type ConfigFilesText } from './fixtures/config/dirs';
 
 /** A host with only `lo` and no resource scripts. */
-const bareHost: HostProbe = { interfaceExists: (n) => n === 'lo', resourceScript: () => null };
+const bareHost: HostProbe = { interfaceExists: (n) => n === 'lo', resourceScript: () => null, systemdUnit: () => null, syslogSocket: () => true };
 const opts = (o: Partial<LoadOptions> = {}): LoadOptions => ({ hostChecks: 'warn', host: bareHost, hostname: () => 'node1', ...o });
 const summary = (ds: ReadonlyArray<{ severity: string; file: string; line: number | null; message: string }>, dir: string) =>
   ds.map((d) => `${path.relative(dir, d.file)}:${d.line ?? '-'}: ${d.severity}: ${d.message}`);
@@ -182,5 +182,27 @@ test('a FIFO in place of a file is refused without waiting for a writer', async 
     const r = loadConfig(dir, opts());
     assert.equal(r.unreadable, true);
     assert.deepEqual(summary(r.diagnostics, dir).filter((l) => l.includes('error')), [`haresources:-: error: cannot read haresources: ${fifo}: not a regular file`]);
+  });
+});
+
+test('logfacility without a syslog socket on this host is a warning naming the fix', async () => {
+  await withConfigDir(tutorialFiles(), (dir) => {
+    const r = loadConfig(dir, opts({ host: { ...bareHost, interfaceExists: () => true, resourceScript: () => '/bin/true', syslogSocket: () => false } }));
+    assert.ok(r.config, 'a warning only');
+    assert.deepEqual(summary(r.diagnostics, dir), ['ha.cf:-: warning: logfacility local0: /dev/log does not exist on this host, so nothing reaches syslog']);
+    assert.match(r.diagnostics[0].hint ?? '', /remove logfacility \(logfile \/var\/log\/ha-log gets every message anyway\)/);
+    const withSyslog = loadConfig(dir, opts({ host: { ...bareHost, interfaceExists: () => true, resourceScript: () => '/bin/true' } }));
+    assert.deepEqual(withSyslog.diagnostics, []);
+  });
+});
+
+test('systemd::UNIT resources: found in the unit directories, a wrong argument count is an error', async () => {
+  const files = { ...tutorialFiles(), haresources: 'node1 systemd::nginx\nnode2 systemd\n' };
+  await withConfigDir(files, (dir) => {
+    const seen: string[] = [];
+    const r = loadConfig(dir, opts({ host: { ...bareHost, interfaceExists: () => true, systemdUnit: (u) => (seen.push(u), `/lib/systemd/system/${u}`) } }));
+    assert.deepEqual(summary(r.diagnostics, dir), ['haresources:2: error: resource [systemd]: systemd takes one argument, the unit, got 0']);
+    assert.deepEqual(seen, ['nginx.service']);
+    assert.deepEqual(r.resolved.resourceGroups[0].runners, [{ kind: 'systemd', unit: 'nginx.service', path: '/lib/systemd/system/nginx.service' }]);
   });
 });

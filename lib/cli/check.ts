@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics';
+import type { ResourceRunner } from '../config/host';
 import { loadConfig, type LoadResult } from '../config/load';
 import type { Resolved } from '../config/resolved';
 import type { Medium } from '../config/types';
@@ -11,32 +12,43 @@ interface CheckOptions {
   configDir: string;
   node?: string;
   json?: boolean;
+  otherHost?: boolean;
 }
 
 export function register(program: Command): void {
   const cmd = new Command('check')
     .description('check the configuration (ha.cf, authkeys, haresources) and show what hbd makes of it')
+    .argument('[dir]', 'the configuration directory (same as -c DIR)')
     .option('--json', 'print one JSON document {valid, errors, warnings, notes, resolved}')
+    .option('--other-host', 'the files are for another machine: missing interfaces and resource scripts are warnings')
     .addHelpText(
       'after',
       `
 Every problem of all three files is listed as FILE:LINE: severity: message, with a hint.
-Missing interfaces and resource scripts on this host are warnings (the files may be
-checked on another machine).
+The checks against this host (interfaces, resource scripts, systemd units) are the ones
+\`hbd start\` makes, so a configuration valid here starts here; --other-host makes them
+warnings. The summary says what start does with each resource: built-in, which script
+or which systemd unit runs, or not found.
 
 Exit status: 0 valid (warnings allowed); 1 the configuration has errors;
 2 usage error, or the configuration directory or a file cannot be read.`,
     )
-    .action((opts: CheckOptions) => {
+    .action((dir: string | undefined, opts: CheckOptions, command: Command) => {
+      if (dir !== undefined) {
+        if (command.getOptionValueSource('configDir') === 'cli' && dir !== opts.configDir) {
+          command.error(`hbd check: two configuration directories given (${dir} and -c ${opts.configDir}): give one`, { exitCode: EXIT_USAGE });
+        }
+        opts.configDir = dir;
+      }
       process.exitCode = runCheck(opts, (s) => process.stdout.write(s));
     });
   program.addCommand(withNode(withConfigDir(cmd)));
 }
 
 function runCheck(opts: CheckOptions, out: (s: string) => void): number {
-  const result = loadConfig(opts.configDir, { node: opts.node, hostChecks: 'warn' });
+  const result = loadConfig(opts.configDir, { node: opts.node, hostChecks: opts.otherHost ? 'warn' : 'error' });
   const code = result.unreadable ? EXIT_USAGE : result.config ? EXIT_OK : EXIT_FAILURE;
-  out(opts.json ? jsonReport(result) : textReport(result));
+  out(opts.json ? jsonReport(result) : textReport(result, opts.otherHost === true));
   return code;
 }
 
@@ -59,11 +71,12 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function textReport(r: LoadResult): string {
+function textReport(r: LoadResult, otherHost: boolean): string {
   const lines = r.diagnostics.map(formatDiagnostic);
   const counts = [plural(bySeverity(r.diagnostics, 'error').length, 'error'), plural(bySeverity(r.diagnostics, 'warning').length, 'warning'), plural(bySeverity(r.diagnostics, 'note').length, 'note')].join(', ');
   if (lines.length) lines.push('');
-  lines.push(`${r.resolved.configDir}: ${r.config ? 'configuration is valid' : 'configuration is NOT valid'} (${counts})`);
+  const where = otherHost ? ' (host checks as warnings: --other-host)' : r.config ? '; this host passes the checks `hbd start` makes' : '';
+  lines.push(`${r.resolved.configDir}: ${r.config ? 'configuration is valid' : 'configuration is NOT valid'} (${counts})${where}`);
   // localNode is only unknown when the directory itself could not be read: nothing to show.
   if (r.resolved.localNode) lines.push(...describe(r.resolved));
   return `${lines.join('\n')}\n`;
@@ -99,7 +112,26 @@ function describe(v: Resolved): string[] {
   if (v.wire) rows.push(['wire format', `${v.wire.format} (msgfmt ${v.wire.msgfmt})`]);
   if (v.autoFailback) rows.push(['auto_failback', v.autoFailback]);
   if (v.resourceGroups.length === 0) rows.push(['resources', '(none)']);
-  for (const g of v.resourceGroups) rows.push(['resource group', `${g.node}: ${g.resources.join(' ')}  [haresources:${g.line}]`]);
-  const width = Math.max(...rows.map(([l]) => l.length)) + 1;
-  return rows.map(([l, text]) => `  ${`${l}:`.padEnd(width + 1)}${text}`);
+  const width = Math.max(...rows.map(([l]) => l.length), 'resource group'.length) + 1;
+  const out = rows.map(([l, text]) => `  ${`${l}:`.padEnd(width + 1)}${text}`);
+  for (const g of v.resourceGroups) {
+    out.push(`  ${'resource group:'.padEnd(width + 1)}${g.node}: ${g.resources.join(' ')}  [haresources:${g.line}]`);
+    const textWidth = Math.max(...g.resources.map((t) => t.length));
+    g.resources.forEach((t, i) => out.push(`    ${t.padEnd(textWidth)}  ${describeRunner(g.runners[i])}`));
+  }
+  return out;
+}
+
+/** What `hbd start` on this host does with a resource (the same lookup as its host check). */
+function describeRunner(run: ResourceRunner): string {
+  switch (run.kind) {
+    case 'builtin':
+      return `built-in: hbd runs ${run.name} itself (no script)`;
+    case 'script':
+      return `runs ${run.path} start|stop|status`;
+    case 'systemd':
+      return `runs systemctl start|stop|is-active ${run.unit} (${run.path})`;
+    case 'missing':
+      return `NOT FOUND on this host (looked for ${run.searched.join(', ')}): hbd start refuses it`;
+  }
 }

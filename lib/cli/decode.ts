@@ -72,7 +72,7 @@ type Outcome = { readonly ok: true; readonly result: DecodeResult } | { readonly
 export function runDecode(files: readonly string[], opts: DecodeOptions, out: (s: string) => void, err: (s: string) => void): number {
   let keys: AuthKeys | null = null;
   if (opts.authkeys !== undefined) {
-    const r = readAuthkeys(opts.authkeys);
+    const r = readAuthkeys(opts.authkeys, 'warning');
     for (const d of r.diagnostics) err(`${formatDiagnostic(d)}\n`);
     if (r.keys === null) {
       err(`hbd decode: ${opts.authkeys}: no usable keys (fix the errors above)\n`);

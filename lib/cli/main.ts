@@ -2,15 +2,20 @@
 import { Command, CommanderError } from 'commander';
 
 import { register as registerCheck } from './check';
+import { register as registerClStatus } from './cl-status';
 import { register as registerDecode } from './decode';
 import { EXIT_USAGE } from './options';
+import { register as registerReload } from './reload';
+import { register as registerStandby } from './standby';
 import { register as registerStart } from './start';
+import { register as registerStatus } from './status';
+import { register as registerStop } from './stop';
 import { version } from '../version';
 
 type Register = (program: Command) => void;
 
 /** Every subcommand module exports `register`; the order here is the order in `--help`. */
-const subcommands: Register[] = [registerStart, registerCheck, registerDecode];
+const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerDecode];
 
 export function buildProgram(): Command {
   const program = new Command('hbd')

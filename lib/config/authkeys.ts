@@ -12,6 +12,8 @@ import { closest } from './suggest';
 const MAX_AUTH = 16;
 const METHODS: readonly AuthMethod[] = ['crc', 'md5', 'sha1', 'sha256'];
 const KEYED_EXAMPLE = '1 sha1 <secret>, with a secret such as the output of: openssl rand -hex 20';
+/** Keys printed in tutorials and heartbeat's sample authkeys: anyone who read them knows them. */
+const PLACEHOLDER_KEYS: readonly string[] = ['PutYourSecretHere', 'HI!', 'Hello!'];
 
 export interface AuthkeysResult {
   readonly keys: AuthKeys | null;
@@ -127,6 +129,9 @@ function checkKey(index: number, method: AuthMethod, key: string, rest: string, 
     return false;
   }
   if (hashNote) sink.warning(line, `the key is [${key}]`, `${hashNote}if that is not the key you meant, put the secret right after the method`);
+  if (PLACEHOLDER_KEYS.some((p) => p.toLowerCase() === key.toLowerCase())) {
+    sink.warning(line, `the key [${key}] is a placeholder printed in tutorials and samples: anyone who read them can forge this cluster's messages`, `replace it on every node with a secret of your own: ${index} ${method} $(openssl rand -hex 20)`);
+  }
   return true;
 }
 
@@ -140,16 +145,18 @@ function warnIgnored(rest: string, after: 'the index' | 'the method' | 'the key'
 
 /**
  * Reads and parses an authkeys file, with heartbeat's permission rule: the file must not be
- * readable by group or others. `unreadable` is set when the file could not be read at all.
+ * readable by group or others — an error for a daemon's keys, a warning for offline analysis
+ * (`hbd decode --authkeys`), where the file only verifies captures. `unreadable` is set when the
+ * file could not be read at all.
  */
-export function readAuthkeys(path: string): AuthkeysResult & { readonly unreadable: boolean } {
+export function readAuthkeys(path: string, permissions: 'error' | 'warning' = 'error'): AuthkeysResult & { readonly unreadable: boolean } {
   const sink = new Sink(path);
   const file = readConfigFile(path);
   if (!file.ok) {
     sink.error(null, `cannot read the keyfile: ${file.message}`, file.code === 'ENOENT' ? 'create it with auth 1 and a key line, then chmod 600 it' : undefined);
     return { keys: null, diagnostics: sink.diagnostics, unreadable: true };
   }
-  if (file.mode & 0o044) sink.error(null, `Bad permissions on keyfile [${path}], 600 recommended.`, `chmod 600 ${path}`);
+  if (file.mode & 0o044) sink.add({ severity: permissions, line: null, message: `Bad permissions on keyfile [${path}], 600 recommended.`, hint: `chmod 600 ${path}` });
   checkUtf8(file.bytes, sink);
   const parsed = parseAuthkeys(file.bytes.toString('utf8'), path);
   const diagnostics = [...sink.diagnostics, ...parsed.diagnostics];

@@ -10,6 +10,8 @@ import { fail, ok, type Parsed } from './values';
 
 /** Resource scripts hbd implements itself rather than running from resource.d. */
 export const BUILTIN_SCRIPTS: readonly string[] = ['IPaddr', 'IPaddr2'];
+/** `systemd::UNIT` runs `systemctl start|stop|is-active UNIT`. */
+export const SYSTEMD_RESOURCE = 'systemd';
 
 interface Token {
   readonly text: string;
@@ -78,6 +80,10 @@ function parseResource(t: Token, sink: Sink): Resource | null {
   }
   if (args.includes('')) {
     sink.error(t.line, `resource [${t.text}] has an empty argument`, 'arguments are separated by ::, each non-empty, e.g. Filesystem::/dev/sdb1::/data::ext4');
+    return null;
+  }
+  if (script === SYSTEMD_RESOURCE && args.length !== 1) {
+    sink.error(t.line, `resource [${t.text}]: systemd takes one argument, the unit, got ${args.length}`, 'write systemd::UNIT, e.g. systemd::nginx (runs systemctl start|stop|is-active nginx.service)');
     return null;
   }
   let ipaddr: IpAddrSpec | null = null;

@@ -9,7 +9,7 @@ import { readAuthkeys } from './authkeys';
 import { Sink, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { parseHaCf } from './hacf';
 import { parseHaresources } from './haresources';
-import { checkHost, systemProbe, type HostProbe } from './host';
+import { checkHost, resourceRunner, systemProbe, type HostProbe } from './host';
 import { checkLocalNode, localNodeName } from './nodename';
 import { resolvedView, type Resolved } from './resolved';
 import { readConfigFile } from './source';
@@ -18,7 +18,10 @@ import type { ClusterConfig, ConfigFiles, HaCf, ResourceGroup } from './types';
 export interface LoadOptions {
   /** `--node NAME`: overrides nodeinfo and `uname -n`. */
   readonly node?: string;
-  /** Whether missing interfaces / resource scripts on this host are warnings or errors. */
+  /**
+   * Missing interfaces / resource scripts on this host: 'error' (what `hbd start` refuses; also
+   * `hbd check` by default, so the two agree) or 'warn' (`hbd check --other-host`).
+   */
   readonly hostChecks: 'warn' | 'error';
   readonly host?: HostProbe;
   /** `uname -n`; tests replace it. */
@@ -64,7 +67,13 @@ function loadHaresources(file: string, nodes: readonly string[] | null): Part<Re
   }
   const sink = new Sink(file);
   if (read.code === 'ENOENT') {
-    sink.note(null, 'no haresources file: this cluster has no resource groups', 'create it to have hbd manage resources, one group per line: NODE RESOURCE…');
+    // A well-known tutorial says `vim /etc/ha.d/haresource`: say so rather than run without resources.
+    const typo = path.join(path.dirname(file), 'haresource');
+    if (fs.existsSync(typo)) {
+      sink.warning(null, `no haresources file, but ${typo} exists: neither heartbeat nor hbd reads that name, so this cluster has no resource groups`, `rename it: mv ${typo} ${file}`);
+    } else {
+      sink.note(null, 'no haresources file: this cluster has no resource groups', 'create it to have hbd manage resources, one group per line: NODE RESOURCE…');
+    }
     return { value: [], diagnostics: sink.diagnostics, unreadable: false };
   }
   sink.error(null, `cannot read haresources: ${read.message}`);
@@ -82,7 +91,7 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadResult {
     dirSink.error(null, `cannot read the configuration directory: ${describeErrno(e, 'stat', configDir)}`, useDir);
   }
   if (dirSink.diagnostics.length) {
-    return { config: null, diagnostics: dirSink.diagnostics, resolved: resolvedView({ configDir, localNode: null, haCf: null, authKeys: null, groups: [] }), unreadable: true };
+    return { config: null, diagnostics: dirSink.diagnostics, resolved: resolvedView({ configDir, localNode: null, haCf: null, authKeys: null, groups: [], runners: [] }), unreadable: true };
   }
 
   const haCf = loadHaCf(files.haCf);
@@ -93,10 +102,12 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadResult {
   const haCfChecks = new Sink(files.haCf);
   const haresourcesChecks = new Sink(files.haresources);
   const nodeinfoSink = new Sink(path.join(configDir, 'nodeinfo'));
+  const probe = opts.host ?? systemProbe;
+  const runners = haresources.value.map((g) => g.resources.map((r) => resourceRunner(r, configDir, probe)));
   const localNode = localNodeName(configDir, opts.node, nodeinfoSink, opts.hostname);
   if (haCf.value) {
     checkLocalNode(localNode, haCf.value.nodes, configDir, haCfChecks);
-    checkHost(haCf.value, haresources.value, configDir, opts.host ?? systemProbe, opts.hostChecks === 'error' ? 'error' : 'warning', haCfChecks, haresourcesChecks);
+    checkHost(haCf.value, haresources.value, runners, probe, opts.hostChecks === 'error' ? 'error' : 'warning', haCfChecks, haresourcesChecks);
   }
 
   const diagnostics = sortDiagnostics([
@@ -112,7 +123,7 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadResult {
     haCf.value && auth.keys && !unreadable && !hasErrors(diagnostics)
       ? deepFreeze({ ...haCf.value, configDir, files, localNode: localNode.name, localNodeSource: localNode.source, authKeys: auth.keys, resources: haresources.value })
       : null;
-  const resolved = resolvedView({ configDir, localNode, haCf: haCf.value, authKeys: auth.keys, groups: haresources.value });
+  const resolved = resolvedView({ configDir, localNode, haCf: haCf.value, authKeys: auth.keys, groups: haresources.value, runners });
   return { config, diagnostics, resolved, unreadable };
 }
 

@@ -1,6 +1,7 @@
 // What hbd understood from the files, as plain JSON-able data for `hbd check` — built even when
 // there are errors, from whatever parts could be read. Never contains key material.
 import type { AuthKeys, AuthMethod, WireFormat } from '../wire/types';
+import type { ResourceRunner } from './host';
 import type { LocalNode } from './nodename';
 import { TIMING_NAMES, type AutoFailback, type HaCf, type Medium, type ResourceGroup, type TimingName, type TimingSource } from './types';
 
@@ -16,7 +17,8 @@ export interface Resolved {
   readonly auth: { readonly method: AuthMethod; readonly index: number; readonly accepted: readonly number[] } | null;
   readonly wire: { readonly msgfmt: string; readonly format: WireFormat } | null;
   readonly autoFailback: AutoFailback | null;
-  readonly resourceGroups: ReadonlyArray<{ readonly node: string; readonly key: string; readonly line: number; readonly resources: readonly string[] }>;
+  /** `runners[i]`: what `hbd start` on this host does with `resources[i]`. */
+  readonly resourceGroups: ReadonlyArray<{ readonly node: string; readonly key: string; readonly line: number; readonly resources: readonly string[]; readonly runners: readonly ResourceRunner[] }>;
 }
 
 export interface ResolvedParts {
@@ -25,6 +27,8 @@ export interface ResolvedParts {
   readonly haCf: HaCf | null;
   readonly authKeys: AuthKeys | null;
   readonly groups: readonly ResourceGroup[];
+  /** Parallel to `groups`: resourceRunner() of each resource. */
+  readonly runners: ReadonlyArray<readonly ResourceRunner[]>;
 }
 
 const TIMING_FIELD: Readonly<Record<TimingName, keyof Omit<HaCf['timings'], 'source'>>> = {
@@ -51,6 +55,6 @@ export function resolvedView(p: ResolvedParts): Resolved {
     auth: send ? { method: send.method, index: send.index, accepted: p.authKeys!.keys.map((k) => k.index) } : null,
     wire: h ? { msgfmt: h.msgfmt, format: h.wireFormat } : null,
     autoFailback: h?.autoFailback ?? null,
-    resourceGroups: p.groups.map((g) => ({ node: g.node, key: g.key, line: g.line, resources: g.resources.map((r) => r.text) })),
+    resourceGroups: p.groups.map((g, i) => ({ node: g.node, key: g.key, line: g.line, resources: g.resources.map((r) => r.text), runners: p.runners[i] })),
   };
 }
