@@ -3,13 +3,17 @@
     {
       "target_name": "hbd",
       "sources": [
+        "native/actions_js.cc",
         "native/addon.cc",
+        "native/addr.cc",
+        "native/announce.cc",
         "native/auth.cc",
         "native/base64.cc",
         "native/codec.cc",
         "native/codec_decode.cc",
         "native/codec_encode.cc",
         "native/convert.cc",
+        "native/garp.cc",
         "native/packed.cc",
         "native/js_values.cc",
         "native/liveness.cc",
@@ -20,6 +24,7 @@
         "native/engine_outbox.cc",
         "native/engine_receive.cc",
         "native/media.cc",
+        "native/ndisc.cc",
         "native/netlink.cc",
         "native/ping.cc",
         "native/realtime.cc"

@@ -1,0 +1,309 @@
+// The native address actions (native/addr.cc, garp.cc, ndisc.cc, announce.cc through
+// lib/resources/address-native.ts): VipSpec
+// checks; in the netns lab, run inside a node's namespace by test/support/address-actor.ts, the
+// addresses and labels as `ip -o addr` shows them, idempotence, the errors, the gratuitous ARP
+// frames of both forms and the unsolicited NA as tcpdump sees them on the switch.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { loadNative } from '../lib/native';
+import type { VipSpec } from '../lib/resources/address';
+import { labSkipReason } from './lab/env';
+import { type LabNode, withLab } from './lab/lab';
+import { ipIn } from './lab/tools';
+import type { Outcome, Step } from './support/address-actor';
+
+const load = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
+const binding = load.binding;
+const nativeSkip: string | false = binding ? false : (load.reason ?? 'native addon not loaded');
+const labSkip: string | false = nativeSkip || (labSkipReason() ?? false);
+
+const ACTOR = path.resolve(__dirname, 'support', 'address-actor.js');
+
+function v4(address: string, over: Partial<VipSpec> = {}): VipSpec {
+  return { family: 4, iface: 'eth0', address, prefix: 24, broadcast: '198.18.0.255', label: null, ...over };
+}
+
+function v6(address: string, over: Partial<VipSpec> = {}): VipSpec {
+  return { family: 6, iface: 'eth0', address, prefix: 64, broadcast: null, label: null, ...over };
+}
+
+describe('native address actions: VipSpec checks', { skip: nativeSkip }, () => {
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['family 5', { family: 5 }, /addressAdd: vip\.family must be 4 or 6 \(got 5\)/],
+    ['an alias label as iface', { iface: 'eth0:1' }, /vip\.iface "eth0:1" is not an interface name .*an alias label goes in \.label/],
+    ['a 16-character iface', { iface: 'a234567890123456' }, /vip\.iface "a234567890123456" is not an interface name \(at most 15 characters/],
+    ['an IPv6 address in family 4', { address: '2001:2::1' }, /vip\.address "2001:2::1" is not an IPv4 address/],
+    ['prefix 33', { prefix: 33 }, /vip\.prefix must be an integer from 0 to 32 \(got 33\)/],
+    ['a bad broadcast', { broadcast: '198.18.0' }, /vip\.broadcast "198\.18\.0" is not an IPv4 address/],
+    ['a label of another interface', { label: 'eth1:0' }, /vip\.label "eth1:0" must be eth0:<something>, at most 15 characters/],
+    ['a label over 15 characters', { label: 'eth0:0123456789a' }, /vip\.label "eth0:0123456789a" must be eth0:<something>/],
+    ['an IPv6 broadcast', { family: 6, address: '2001:2::1', prefix: 64, broadcast: '198.18.0.255' }, /vip\.broadcast must be null for IPv6/],
+    ['an IPv6 label', { family: 6, address: '2001:2::1', prefix: 64, broadcast: null, label: 'eth0:0' }, /vip\.label must be null for IPv6/],
+    ['IPv6 prefix 129', { family: 6, address: '2001:2::1', prefix: 129, broadcast: null }, /vip\.prefix must be an integer from 0 to 128 \(got 129\)/],
+  ];
+  for (const [what, over, message] of bad) {
+    test(`${what}: a TypeError naming the field`, () => {
+      assert.throws(() => binding!.addressAdd({ ...v4('198.18.0.100'), ...over } as unknown as VipSpec), (e: Error) => e instanceof TypeError && message.test(e.message));
+    });
+  }
+
+  test('announce options are checked before anything is sent', () => {
+    const vip = v4('198.18.0.100', { iface: 'lo' });
+    assert.throws(() => binding!.announceStart(vip, { count: 0, intervalMs: 200 }, () => undefined), /announceStart: options\.count must be an integer from 1 to 1000 \(got 0\)/);
+    assert.throws(() => binding!.announceStart(vip, { count: 5, intervalMs: -1 }, () => undefined), /options\.intervalMs must be a number from 0 to 3600000 \(got -1\)/);
+    assert.throws(() => binding!.announceStart(vip, { count: 5, intervalMs: 200, refreshMs: 5 }, () => undefined), /options\.refreshMs must be 0 \(off\) or at least 10 \(got 5\)/);
+    assert.throws(() => binding!.announceStart(vip, { count: 5, intervalMs: 200 }, 'x' as unknown as () => void), /onEvent must be a function \(got "x"\)/);
+  });
+});
+
+// ---- the lab ------------------------------------------------------------------------------------
+
+/** Runs the steps in node's namespace; one outcome per step. */
+async function act(node: LabNode, steps: readonly Step[]): Promise<Outcome[]> {
+  const r = await node.exec([process.execPath, ACTOR, JSON.stringify(steps)], { timeoutMs: 20_000 });
+  return JSON.parse(r.stdout) as Outcome[];
+}
+
+function value<T>(o: Outcome | undefined, what: string): T {
+  assert.ok(o, `${what}: no outcome`);
+  if (!o.ok) assert.fail(`${what} failed: ${o.code} ${o.message}`);
+  return o.value as T;
+}
+
+function failure(o: Outcome | undefined, what: string): Extract<Outcome, { ok: false }> {
+  assert.ok(o && !o.ok, `${what} should have failed: ${JSON.stringify(o)}`);
+  return o as Extract<Outcome, { ok: false }>;
+}
+
+/** `ip -o addr show dev <iface>` lines in the node's namespace. */
+async function ipAddr(node: LabNode, iface = 'eth0'): Promise<string> {
+  return (await ipIn(node.ns, ['-o', 'addr', 'show', 'dev', iface])).stdout;
+}
+
+/** The lab turns IPv6 off everywhere; these tests turn it on for one node's interface. */
+async function enableIpv6(node: LabNode, iface = 'eth0'): Promise<void> {
+  await node.exec(['sysctl', '-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=0`]);
+}
+
+interface Frame {
+  readonly at: number; // capture time, ms (the pcap's wall clock)
+  readonly bytes: Buffer;
+}
+
+/** Every Ethernet frame of a pcap as the lab writes it. */
+function frames(file: string): Frame[] {
+  const b = fs.readFileSync(file);
+  const magic = b.readUInt32LE(0);
+  assert.ok(magic === 0xa1b2c3d4 || magic === 0xa1b23c4d, `${file}: not a little-endian pcap`);
+  assert.equal(b.readUInt32LE(20), 1, `${file}: link type is not Ethernet`);
+  const fraction = magic === 0xa1b23c4d ? 1e6 : 1e3;
+  const out: Frame[] = [];
+  for (let off = 24; off + 16 <= b.length; ) {
+    const len = b.readUInt32LE(off + 8);
+    out.push({ at: b.readUInt32LE(off) * 1000 + b.readUInt32LE(off + 4) / fraction, bytes: b.subarray(off + 16, off + 16 + len) });
+    off += 16 + len;
+  }
+  return out;
+}
+
+const mac = (b: Buffer, at: number): string => [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const ipv4 = (b: Buffer, at: number): string => [...b.subarray(at, at + 4)].join('.');
+
+interface Arp {
+  readonly op: number;
+  readonly ethDst: string;
+  readonly ethSrc: string;
+  readonly sha: string;
+  readonly spa: string;
+  readonly tha: string;
+  readonly tpa: string;
+  readonly at: number;
+}
+
+function arps(file: string): Arp[] {
+  return frames(file)
+    .filter((f) => f.bytes.length >= 42 && f.bytes.readUInt16BE(12) === 0x0806)
+    .map(({ bytes: f, at }) => ({ op: f.readUInt16BE(20), ethDst: mac(f, 0), ethSrc: mac(f, 6), sha: mac(f, 22), spa: ipv4(f, 28), tha: mac(f, 32), tpa: ipv4(f, 38), at }));
+}
+
+interface Na {
+  readonly ethDst: string;
+  readonly ethSrc: string;
+  readonly src: Buffer;
+  readonly dst: Buffer;
+  readonly hopLimit: number;
+  readonly flags: number;
+  readonly target: Buffer;
+  readonly tlla: string | null;
+  readonly checksumOk: boolean;
+}
+
+/** RFC 4443 §2.3 over the IPv6 pseudo-header, written here independently of native/ndisc.cc. */
+function icmpv6ChecksumOk(src: Buffer, dst: Buffer, icmp: Buffer): boolean {
+  const pseudo = Buffer.alloc(40);
+  src.copy(pseudo, 0);
+  dst.copy(pseudo, 16);
+  pseudo.writeUInt32BE(icmp.length, 32);
+  pseudo[39] = 58;
+  const all = Buffer.concat([pseudo, icmp, Buffer.alloc(icmp.length % 2)]);
+  let sum = 0;
+  for (let i = 0; i < all.length; i += 2) sum += all.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
+function neighbourAdverts(file: string): Na[] {
+  const out: Na[] = [];
+  for (const { bytes: f } of frames(file)) {
+    if (f.length < 14 + 40 + 24 || f.readUInt16BE(12) !== 0x86dd || f[14 + 6] !== 58) continue;
+    const icmp = f.subarray(54, 54 + f.readUInt16BE(18));
+    if (icmp[0] !== 136) continue;
+    const tlla = icmp.length >= 32 && icmp[24] === 2 && icmp[25] === 1 ? mac(icmp, 26) : null;
+    out.push({ ethDst: mac(f, 0), ethSrc: mac(f, 6), src: f.subarray(22, 38), dst: f.subarray(38, 54), hopLimit: f[21]!, flags: icmp[4]!, target: icmp.subarray(8, 24), tlla, checksumOk: icmpv6ChecksumOk(f.subarray(22, 38), f.subarray(38, 54), icmp) });
+  }
+  return out;
+}
+
+/** 2001:2::… in its 16 bytes (only the forms these tests use: one `::` and hex groups). */
+function ipv6Bytes(text: string): Buffer {
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return Buffer.from(groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+}
+
+describe('native address actions in the netns lab', { skip: labSkip }, () => {
+  test('IPv4: labels eth0:0 and eth0:1, idempotent add and remove, list, an explicit label', { timeout: 60_000 }, () =>
+    withLab({ nodes: 1 }, async (lab) => {
+      const n1 = lab.node(1);
+      const a = v4('198.18.0.100');
+      const b = v4('198.18.0.101');
+      const c = v4('198.18.0.102', { label: 'eth0:web' });
+      const out = await act(n1, [{ op: 'add', vip: a }, { op: 'add', vip: a }, { op: 'add', vip: b }, { op: 'add', vip: c }, { op: 'list', iface: 'eth0' }]);
+      const [first, again, second, named] = out.slice(0, 4).map((o, i) => value<{ changed: boolean; label: string | null; atMono: number }>(o, `add #${i + 1}`));
+      assert.deepEqual([first!.changed, first!.label], [true, 'eth0:0']);
+      assert.deepEqual([again!.changed, again!.label], [false, 'eth0:0'], 'the second add finds it, with its label');
+      assert.deepEqual([second!.changed, second!.label], [true, 'eth0:1'], 'the next free alias number');
+      assert.deepEqual([named!.changed, named!.label], [true, 'eth0:web']);
+      assert.ok(first!.atMono > 0 && second!.atMono >= first!.atMono, 'CLOCK_MONOTONIC acknowledgement times');
+      const shown = await ipAddr(n1);
+      assert.match(shown, /inet 198\.18\.0\.100\/24 brd 198\.18\.0\.255 scope global secondary eth0:0/);
+      assert.match(shown, /inet 198\.18\.0\.101\/24 brd 198\.18\.0\.255 scope global secondary eth0:1/);
+      assert.match(shown, /inet 198\.18\.0\.102\/24 brd 198\.18\.0\.255 scope global secondary eth0:web/);
+      const listed = value<{ address: string; label: string | null; iface: string; prefix: number; broadcast: string | null; family: number }[]>(out[4], 'list');
+      const row = (addr: string) => listed.find((e) => e.address === addr);
+      assert.deepEqual({ ...row('198.18.0.101'), ifindex: undefined }, { family: 4, iface: 'eth0', ifindex: undefined, address: '198.18.0.101', prefix: 24, broadcast: '198.18.0.255', label: 'eth0:1' });
+      assert.equal(row(n1.address())?.label, null, 'the primary address carries no alias label');
+
+      const removed = await act(n1, [{ op: 'remove', vip: a }, { op: 'remove', vip: a }, { op: 'add', vip: v4('198.18.0.103') }]);
+      assert.equal(value<{ changed: boolean }>(removed[0], 'remove').changed, true);
+      assert.equal(value<{ changed: boolean }>(removed[1], 'second remove').changed, false, 'already gone is success');
+      assert.equal(value<{ label: string }>(removed[2], 'add after remove').label, 'eth0:0', 'the freed alias number is taken again first');
+      const after = await ipAddr(n1);
+      assert.doesNotMatch(after, /198\.18\.0\.100\//);
+      assert.match(after, /inet 198\.18\.0\.103\/24 .* eth0:0/);
+    }));
+
+  test('IPv6 (2001:2::/48): add, again, list, remove, again', { timeout: 60_000 }, () =>
+    withLab({ nodes: 1 }, async (lab) => {
+      const n1 = lab.node(1);
+      await enableIpv6(n1);
+      const a = v6('2001:2::100');
+      const out = await act(n1, [{ op: 'add', vip: a }, { op: 'add', vip: a }, { op: 'list', iface: 'eth0' }]);
+      assert.deepEqual(
+        out.slice(0, 2).map((o) => ({ ...value<Record<string, unknown>>(o, 'add'), atMono: 0 })),
+        [{ changed: true, label: null, atMono: 0 }, { changed: false, label: null, atMono: 0 }],
+      );
+      // No duplicate address detection: a taken-over address answers at once, never "tentative".
+      assert.match(await ipAddr(n1), /inet6 2001:2::100\/64 scope global/);
+      assert.doesNotMatch(await ipAddr(n1), /2001:2::100\/64 [^\n]*tentative/);
+      const listed = value<{ address: string; family: number; prefix: number; label: string | null }[]>(out[2], 'list');
+      assert.deepEqual(listed.filter((e) => e.address === '2001:2::100').map((e) => [e.family, e.prefix, e.label]), [[6, 64, null]]);
+      const gone = await act(n1, [{ op: 'remove', vip: a }, { op: 'remove', vip: a }]);
+      assert.deepEqual(gone.map((o) => value<{ changed: boolean }>(o, 'remove').changed), [true, false]);
+      assert.doesNotMatch(await ipAddr(n1), /2001:2::100/);
+    }));
+
+  test('errors: a missing interface (ENODEV), an address held by another interface (EADDRINUSE), an interface down (ENETDOWN)', { timeout: 60_000 }, () =>
+    withLab({ nodes: 1 }, async (lab) => {
+      const n1 = lab.node(1);
+      // A spare cable inside n1's namespace, left down.
+      await ipIn(n1.ns, ['link', 'add', 'spare0', 'type', 'veth', 'peer', 'name', 'spare1']);
+      const held = v4('198.18.0.100');
+      const out = await act(n1, [
+        { op: 'add', vip: v4('198.18.0.100', { iface: 'nosuch0' }) },
+        { op: 'add', vip: held },
+        { op: 'add', vip: v4('198.18.0.100', { iface: 'spare0' }) },
+        { op: 'remove', vip: v4('198.18.0.100', { iface: 'nosuch0' }) },
+        { op: 'add', vip: v4('198.18.0.110', { iface: 'spare0' }) },
+        { op: 'announce', vip: v4('198.18.0.110', { iface: 'spare0' }), count: 2, intervalMs: 20 },
+        { op: 'announce', vip: v4('198.18.0.110', { iface: 'lo' }), count: 2, intervalMs: 20 },
+      ]);
+      const missing = failure(out[0], 'add on a missing interface');
+      assert.deepEqual([missing.code, missing.syscall], ['ENODEV', 'if_nametoindex']);
+      assert.equal(missing.message, 'address 198.18.0.100/24 on nosuch0: interface nosuch0: if_nametoindex failed: No such device (ENODEV)');
+      value(out[1], 'add on eth0');
+      const inUse = failure(out[2], 'add of an address eth0 holds');
+      assert.deepEqual([inUse.code, inUse.syscall], ['EADDRINUSE', 'RTM_NEWADDR']);
+      assert.match(inUse.message, /^address 198\.18\.0\.100\/24 on spare0: it is already configured on eth0 \(remove it there first\): RTM_NEWADDR failed: Address already in use \(EADDRINUSE\)$/);
+      assert.equal(failure(out[3], 'remove on a missing interface').code, 'ENODEV');
+      // The kernel takes an address on an interface that is down; nothing can be announced there.
+      value(out[4], 'add on the down interface');
+      const down = failure(out[5], 'announce on the down interface');
+      assert.deepEqual([down.code, down.syscall], ['ENETDOWN', 'sendto']);
+      assert.equal(down.message, 'gratuitous ARP for 198.18.0.110 on spare0: sendto failed: Network is down (ENETDOWN)');
+      const loopback = failure(out[6], 'announce on loopback');
+      assert.equal(loopback.code, 'EPROTONOSUPPORT');
+      assert.match(loopback.message, /^gratuitous ARP for 198\.18\.0\.110 on lo: interface lo is not Ethernet \(hardware type 772\)/);
+      assert.doesNotMatch(await ipAddr(n1, 'spare0'), /198\.18\.0\.100/, 'the refused address was not added');
+    }));
+
+  test('on the wire: gratuitous ARP request and reply, unsolicited NA, the refresh', { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const n1 = lab.node(1);
+      await enableIpv6(n1);
+      const ownMac = lab.topology.mac(1, 0);
+      const a = v4('198.18.0.100');
+      const b = v6('2001:2::100');
+      const capture = await lab.startCapture(0, { filter: 'arp or icmp6', name: 'announce' });
+      const out = await act(n1, [
+        { op: 'add', vip: a },
+        { op: 'announce', vip: a, count: 3, intervalMs: 50 },
+        { op: 'add', vip: b },
+        { op: 'announce', vip: b, count: 2, intervalMs: 50 },
+        { op: 'refresh', vip: a, everyMs: 40, forMs: 300 },
+      ]);
+      await new Promise((r) => setTimeout(r, 200)); // the last frames reach tcpdump
+      await capture.stop();
+      const burst = value<{ firstAtMono: number; frames: number }>(out[1], 'IPv4 announce');
+      assert.equal(burst.frames, 6, 'three rounds of request + reply');
+      assert.equal(value<{ frames: number }>(out[3], 'IPv6 announce').frames, 2, 'two rounds of one NA');
+      assert.deepEqual(value(out[4], 'refresh'), [], 'the refresh had no failures');
+
+      const mine = arps(capture.path).filter((f) => f.spa === '198.18.0.100');
+      const requests = mine.filter((f) => f.op === 1);
+      const replies = mine.filter((f) => f.op === 2);
+      for (const f of mine) {
+        assert.deepEqual([f.ethDst, f.ethSrc, f.sha, f.tpa], ['ff:ff:ff:ff:ff:ff', ownMac, ownMac, '198.18.0.100'], 'broadcast, from our MAC, sender = target address');
+      }
+      for (const f of requests) assert.equal(f.tha, 'ff:ff:ff:ff:ff:ff', 'request: target hardware as IPaddr\'s send_arp writes it');
+      for (const f of replies) assert.equal(f.tha, ownMac, 'reply: target hardware = our MAC');
+      // 3 burst rounds, then the refresh: one round at once and one every 40 ms for 300 ms.
+      assert.ok(requests.length >= 3 + 4 && replies.length === requests.length, `${requests.length} requests, ${replies.length} replies`);
+
+      const nas = neighbourAdverts(capture.path).filter((f) => f.target.equals(ipv6Bytes('2001:2::100')));
+      assert.equal(nas.length, 2);
+      for (const f of nas) {
+        assert.deepEqual([f.ethDst, f.ethSrc, f.tlla], ['33:33:00:00:00:01', ownMac, ownMac]);
+        assert.ok(f.src.equals(ipv6Bytes('2001:2::100')), 'from the address itself');
+        assert.ok(f.dst.equals(ipv6Bytes('ff02::1')), 'to all nodes');
+        assert.equal(f.hopLimit, 255);
+        assert.equal(f.flags, 0x20, 'Override set, Router and Solicited clear');
+        assert.ok(f.checksumOk, 'the ICMPv6 checksum verifies');
+      }
+    }));
+});
