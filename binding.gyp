@@ -22,11 +22,13 @@
         "native/engine.cc",
         "native/engine_js.cc",
         "native/engine_outbox.cc",
+        "native/engine_plan.cc",
         "native/engine_receive.cc",
         "native/media.cc",
         "native/ndisc.cc",
         "native/netlink.cc",
         "native/ping.cc",
+        "native/plan.cc",
         "native/realtime.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,8 +1,9 @@
 // The native address actions (native/addr.cc, garp.cc, ndisc.cc, announce.cc through
-// lib/resources/address-native.ts): VipSpec
+// lib/resources/address-native.ts) and the engine's takeover plan (native/plan.cc): VipSpec
 // checks; in the netns lab, run inside a node's namespace by test/support/address-actor.ts, the
 // addresses and labels as `ip -o addr` shows them, idempotence, the errors, the gratuitous ARP
-// frames of both forms and the unsolicited NA as tcpdump sees them on the switch.
+// frames of both forms and the unsolicited NA as tcpdump sees them on the switch; and the plan
+// firing at a peer's death while the survivor's JavaScript is blocked.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -10,10 +11,14 @@ import * as path from 'node:path';
 
 import { loadNative } from '../lib/native';
 import type { VipSpec } from '../lib/resources/address';
+import type { PlanExecutedEvent, TakeoverPlan } from '../lib/transport/types';
 import { labSkipReason } from './lab/env';
-import { type LabNode, withLab } from './lab/lab';
+import { type Lab, type LabNode, withLab } from './lab/lab';
+import type { LabProcess } from './lab/process';
 import { ipIn } from './lab/tools';
 import type { Outcome, Step } from './support/address-actor';
+import type { EnginePeerConfig } from './support/engine-peer';
+import type { DriverConfig } from './support/transport-driver';
 
 const load = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
 const binding = load.binding;
@@ -21,6 +26,7 @@ const nativeSkip: string | false = binding ? false : (load.reason ?? 'native add
 const labSkip: string | false = nativeSkip || (labSkipReason() ?? false);
 
 const ACTOR = path.resolve(__dirname, 'support', 'address-actor.js');
+const PEER = path.resolve(__dirname, 'support', 'engine-peer.js');
 
 function v4(address: string, over: Partial<VipSpec> = {}): VipSpec {
   return { family: 4, iface: 'eth0', address, prefix: 24, broadcast: '198.18.0.255', label: null, ...over };
@@ -56,6 +62,17 @@ describe('native address actions: VipSpec checks', { skip: nativeSkip }, () => {
     assert.throws(() => binding!.announceStart(vip, { count: 5, intervalMs: -1 }, () => undefined), /options\.intervalMs must be a number from 0 to 3600000 \(got -1\)/);
     assert.throws(() => binding!.announceStart(vip, { count: 5, intervalMs: 200, refreshMs: 5 }, () => undefined), /options\.refreshMs must be 0 \(off\) or at least 10 \(got 5\)/);
     assert.throws(() => binding!.announceStart(vip, { count: 5, intervalMs: 200 }, 'x' as unknown as () => void), /onEvent must be a function \(got "x"\)/);
+  });
+
+  test('setTakeoverPlan: a non-peer, a bad plan and clearing', () => {
+    const t = binding!.Engine;
+    const engine = new t({ ...loOptions() }, () => undefined);
+    assert.throws(() => engine.setTakeoverPlan('n1', null), /Engine\.setTakeoverPlan: node must be one of the other nodes \(got "n1"\)/);
+    assert.throws(() => engine.setTakeoverPlan('n9', null), /node must be one of the other nodes \(got "n9"\)/);
+    assert.throws(() => engine.setTakeoverPlan('n2', { vips: 'x' } as unknown as TakeoverPlan), /plan\.vips must be an array of VipSpec \(got "x"\)/);
+    assert.throws(() => engine.setTakeoverPlan('n2', { vips: [v4('198.18.0.1', { prefix: 40 })], announce: { count: 5, intervalMs: 200 } }), /plan\.vips\[0\]\.prefix must be an integer from 0 to 32 \(got 40\)/);
+    assert.throws(() => engine.setTakeoverPlan('n2', { vips: [], announce: { count: -1, intervalMs: 200 } }), /plan\.announce\.count must be an integer from 0 to 1000 \(got -1\)/);
+    engine.setTakeoverPlan('n2', null); // clearing what is not set is fine
   });
 });
 
@@ -307,3 +324,146 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
       }
     }));
 });
+
+// ---- the engine's takeover plan ------------------------------------------------------------------
+
+const KEEPALIVE = 100;
+const DEADTIME = 1000;
+const WAIT = 10_000;
+
+type PeerConfig = Omit<DriverConfig, 'control'> & EnginePeerConfig;
+
+function peerConfig(i: number, over: Partial<PeerConfig> = {}): PeerConfig {
+  return {
+    kind: 'native',
+    localNode: `n${i}`,
+    nodes: ['n1', 'n2'],
+    media: [{ kind: 'bcast', iface: 'eth0' }],
+    udpPort: 694,
+    keepaliveMs: KEEPALIVE,
+    deadtimeMs: DEADTIME,
+    warntimeMs: DEADTIME / 2,
+    initdeadMs: 2 * DEADTIME,
+    stallLimitMs: 10 * DEADTIME,
+    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: 'plan-lab' }] },
+    uuid: `000000000000400080000000000000${i.toString(16).padStart(2, '0')}`,
+    generation: 1,
+    ...over,
+  };
+}
+
+interface Line {
+  readonly type: string;
+  readonly mono: number;
+  readonly [k: string]: unknown;
+}
+
+interface Peer {
+  readonly proc: LabProcess;
+  lines(): Line[];
+  waitFor(what: string, pred: (l: Line) => boolean, ms: number): Promise<void>;
+}
+
+async function startPeer(lab: Lab, i: number, cfg: PeerConfig): Promise<Peer> {
+  const node = lab.node(i);
+  const file = path.join(node.dirs.config, `engine-peer-${Date.now()}.json`);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const proc = await node.spawn([process.execPath, PEER, file], { name: 'engine-peer' });
+  const lines = () =>
+    fs
+      .readFileSync(proc.stdoutPath!, 'utf8')
+      .split('\n')
+      .slice(0, -1)
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Line);
+  const peer: Peer = {
+    proc,
+    lines,
+    waitFor: async (what, pred, ms) => {
+      await proc.waitFor(() => lines().some(pred), ms).catch((e: Error) => {
+        throw new Error(`n${i}: no ${what}: ${e.message}`);
+      });
+    },
+  };
+  await peer.waitFor('start', (l) => l.type === 'started', WAIT);
+  return peer;
+}
+
+const of = (type: string, node?: string) => (l: Line) => l.type === type && (node === undefined || l.node === node);
+
+describe('engine takeover plan in the netns lab', { skip: labSkip }, () => {
+  test('a peer SIGKILLed while the survivor\'s JavaScript is blocked: the plan adds and announces at the deadline', { timeout: 60_000 }, (t) =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const n1 = lab.node(1);
+      await enableIpv6(n1);
+      const vips = [v4('198.18.0.100'), v6('2001:2::100')];
+      const plan: TakeoverPlan = { vips, announce: { count: 5, intervalMs: 200 } };
+      const capture = await lab.startCapture(0, { filter: 'arp or icmp6', name: 'plan' });
+      const a = await startPeer(lab, 1, peerConfig(1, { blockMs: 3 * DEADTIME, plans: [{ node: 'n2', plan }] }));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      assert.doesNotMatch(await ipAddr(n1), /198\.18\.0\.100|2001:2::100/, 'nothing is added before the death');
+
+      assert.ok(a.proc.kill('SIGUSR1'));
+      await a.waitFor('block-start', of('block-start'), WAIT);
+      assert.ok(b.proc.kill('SIGKILL'));
+      await a.waitFor('block-end', of('block-end'), 3 * DEADTIME + WAIT);
+      await a.waitFor('plan-executed', of('plan-executed'), WAIT);
+      const lines = a.lines();
+      const start = lines.find(of('block-start'))!.mono;
+      const end = lines.find(of('block-end'))!.mono;
+      const dead = lines.findIndex(of('peer-dead', 'n2'));
+      const executed = lines[dead + 1] as unknown as PlanExecutedEvent & Line;
+      assert.equal(executed.type, 'plan-executed', 'reported right after the peer-dead');
+      assert.equal(executed.node, 'n2');
+      assert.ok(executed.deadAtMono > start && executed.deadAtMono < end, `the deadline ${executed.deadAtMono} fell inside the block [${start}, ${end}]`);
+      assert.deepEqual(executed.results.map((r) => r.vip), vips);
+      for (const r of executed.results) {
+        assert.deepEqual([r.ok, r.changed, r.errno, r.syscall, r.message], [true, true, null, null, null], `${r.vip.address}: ${r.message}`);
+        assert.ok(r.addedAtMono >= executed.deadAtMono && r.addedAtMono < end, `${r.vip.address} added at ${r.addedAtMono}, while JS was blocked`);
+        assert.ok(r.firstAnnounceAtMono !== null && r.firstAnnounceAtMono >= r.addedAtMono && r.firstAnnounceAtMono < end, `${r.vip.address} announced at ${r.firstAnnounceAtMono}`);
+        t.diagnostic(`${r.vip.address}: deadline → present ${(r.addedAtMono - executed.deadAtMono).toFixed(3)} ms, → first frame ${(r.firstAnnounceAtMono! - executed.deadAtMono).toFixed(3)} ms`);
+      }
+      assert.deepEqual(executed.results.map((r) => r.label), ['eth0:0', null]);
+      const shown = await ipAddr(n1);
+      assert.match(shown, /inet 198\.18\.0\.100\/24 brd 198\.18\.0\.255 scope global secondary eth0:0/);
+      assert.match(shown, /inet6 2001:2::100\/64 scope global/);
+
+      // The burst goes on from the engine's timer: 5 rounds 200 ms apart.
+      await new Promise((r) => setTimeout(r, 5 * 200 + 300));
+      await capture.stop();
+      const ownMac = lab.topology.mac(1, 0);
+      const mine = arps(capture.path).filter((f) => f.spa === '198.18.0.100' && f.sha === ownMac);
+      assert.deepEqual([mine.filter((f) => f.op === 1).length, mine.filter((f) => f.op === 2).length], [5, 5], 'five requests and five replies');
+      const requests = mine.filter((f) => f.op === 1).map((f) => f.at);
+      const gaps = requests.slice(1).map((at, i) => at - requests[i]!);
+      assert.ok(gaps.every((g) => g > 100 && g < 400), `rounds about 200 ms apart: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
+      assert.equal(neighbourAdverts(capture.path).filter((f) => f.target.equals(ipv6Bytes('2001:2::100')) && f.ethSrc === ownMac).length, 5, 'five NAs');
+      assert.deepEqual(a.lines().filter(of('warning')), [], 'no failed rounds');
+      // A plan fires once.
+      assert.equal(a.lines().filter(of('plan-executed')).length, 1);
+    }));
+
+});
+
+function loOptions() {
+  return {
+    localNode: 'n1',
+    nodes: ['n1', 'n2'],
+    media: [{ kind: 'ucast' as const, iface: 'lo', peer: '127.0.0.1' }],
+    udpPort: 20000 + ((process.pid + 11) % 20000),
+    keepaliveMs: 20,
+    deadtimeMs: 200,
+    warntimeMs: 100,
+    initdeadMs: 400,
+    stallLimitMs: 5000,
+    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1' as const, key: Buffer.from('plan-test') }] },
+    wireFormat: 'netstring+auth' as const,
+    uuid: Buffer.alloc(16, 1),
+    generation: 7,
+    firstSeq: 1,
+    ttl: 3,
+    realtime: false,
+    rtprio: null,
+  };
+}
