@@ -322,7 +322,10 @@ bool Rtnl::Add(const Vip& vip, AddDone* done, SysError* err) {
   done->at = MonoNanos();
   // EEXIST: added by someone else between the dump and now; present is what was asked for.
   if (kernelErr != 0 && kernelErr != EEXIST) {
-    *err = Failure("RTM_NEWADDR", kernelErr, vip, label[0] ? " label " + std::string(label) : std::string());
+    std::string more = label[0] ? " label " + std::string(label) : std::string();
+    // What the kernel's bare EACCES means here.
+    if (kernelErr == EACCES && vip.address.family == AF_INET6) more += " (IPv6 is disabled on " + std::string(vip.iface) + ": sysctl net.ipv6.conf." + vip.iface + ".disable_ipv6=0)";
+    *err = Failure("RTM_NEWADDR", kernelErr, vip, more);
     return false;
   }
   done->changed = kernelErr == 0;

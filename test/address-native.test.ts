@@ -245,7 +245,7 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
       assert.doesNotMatch(await ipAddr(n1), /2001:2::100/);
     }));
 
-  test('errors: a missing interface (ENODEV), an address held by another interface (EADDRINUSE), an interface down (ENETDOWN)', { timeout: 60_000 }, () =>
+  test('errors: a missing interface (ENODEV), an address held by another interface (EADDRINUSE), an interface down (ENETDOWN), IPv6 off (EACCES)', { timeout: 60_000 }, () =>
     withLab({ nodes: 1 }, async (lab) => {
       const n1 = lab.node(1);
       // A spare cable inside n1's namespace, left down.
@@ -259,6 +259,7 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
         { op: 'add', vip: v4('198.18.0.110', { iface: 'spare0' }) },
         { op: 'announce', vip: v4('198.18.0.110', { iface: 'spare0' }), count: 2, intervalMs: 20 },
         { op: 'announce', vip: v4('198.18.0.110', { iface: 'lo' }), count: 2, intervalMs: 20 },
+        { op: 'add', vip: v6('2001:2::100') },
       ]);
       const missing = failure(out[0], 'add on a missing interface');
       assert.deepEqual([missing.code, missing.syscall], ['ENODEV', 'if_nametoindex']);
@@ -277,6 +278,10 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
       assert.equal(loopback.code, 'EPROTONOSUPPORT');
       assert.match(loopback.message, /^gratuitous ARP for 198\.18\.0\.110 on lo: interface lo is not Ethernet \(hardware type 772\)/);
       assert.doesNotMatch(await ipAddr(n1, 'spare0'), /198\.18\.0\.100/, 'the refused address was not added');
+      // The lab leaves IPv6 off: the kernel's bare EACCES gets its meaning.
+      const noV6 = failure(out[7], 'IPv6 add with IPv6 disabled');
+      assert.deepEqual([noV6.code, noV6.syscall], ['EACCES', 'RTM_NEWADDR']);
+      assert.equal(noV6.message, 'address 2001:2::100/64 on eth0 (IPv6 is disabled on eth0: sysctl net.ipv6.conf.eth0.disable_ipv6=0): RTM_NEWADDR failed: Permission denied (EACCES)');
     }));
 
   test('on the wire: gratuitous ARP request and reply, unsolicited NA, the refresh', { timeout: 60_000 }, () =>
@@ -289,15 +294,18 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
       const capture = await lab.startCapture(0, { filter: 'arp or icmp6', name: 'announce' });
       const out = await act(n1, [
         { op: 'add', vip: a },
-        { op: 'announce', vip: a, count: 3, intervalMs: 50 },
+        // The burst runs on its own thread: its rounds keep their schedule while the event loop spins.
+        { op: 'announce', vip: a, count: 3, intervalMs: 50, blockMs: 400 },
         { op: 'add', vip: b },
         { op: 'announce', vip: b, count: 2, intervalMs: 50 },
         { op: 'refresh', vip: a, everyMs: 40, forMs: 300 },
       ]);
       await new Promise((r) => setTimeout(r, 200)); // the last frames reach tcpdump
       await capture.stop();
-      const burst = value<{ firstAtMono: number; frames: number }>(out[1], 'IPv4 announce');
+      const burst = value<{ firstAtMono: number; frames: number; onFirst: number; blocked: { from: number; to: number } }>(out[1], 'IPv4 announce');
       assert.equal(burst.frames, 6, 'three rounds of request + reply');
+      assert.equal(burst.onFirst, burst.firstAtMono, 'onFirst got the first frame\'s time');
+      assert.ok(burst.firstAtMono <= burst.blocked.to, `the first frame left at ${burst.firstAtMono}, before the event loop was free at ${burst.blocked.to}`);
       assert.equal(value<{ frames: number }>(out[3], 'IPv6 announce').frames, 2, 'two rounds of one NA');
       assert.deepEqual(value(out[4], 'refresh'), [], 'the refresh had no failures');
 
@@ -311,6 +319,9 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
       for (const f of replies) assert.equal(f.tha, ownMac, 'reply: target hardware = our MAC');
       // 3 burst rounds, then the refresh: one round at once and one every 40 ms for 300 ms.
       assert.ok(requests.length >= 3 + 4 && replies.length === requests.length, `${requests.length} requests, ${replies.length} replies`);
+      // Round 2 and 3 went out on schedule inside the 400 ms block, not when the loop was free again.
+      const gaps = requests.slice(1, 3).map((f, i) => f.at - requests[i]!.at);
+      assert.ok(gaps.every((g) => g > 25 && g < 200), `burst rounds ${gaps.map((g) => g.toFixed(0)).join(', ')} ms apart (50 asked, JavaScript blocked for 400)`);
 
       const nas = neighbourAdverts(capture.path).filter((f) => f.target.equals(ipv6Bytes('2001:2::100')));
       assert.equal(nas.length, 2);

@@ -12,6 +12,8 @@ export interface RefreshHandle {
 
 export interface NativeAddressBackend extends AddressBackend {
   readonly kind: 'native';
+  /** As AddressBackend.announce; onFirst is called (from the burst's thread, via the event loop) when the first frame has left. */
+  announce(vip: VipSpec, opts: AnnounceOptions, onFirst?: (atMono: number) => void): Promise<AnnounceResult>;
   /**
    * Re-announces `vip` every `everyMs` (≥ 10) while it is held, until stop(). A failing round is
    * passed to onError when it starts failing or its errno changes, not once per round.
@@ -46,10 +48,11 @@ export function createNativeAddressBackend(binding: NativeBinding = requireBindi
      * failure when no frame left at all (interface down: ENETDOWN); a burst that got some frames out
      * counts as announced.
      */
-    announce(vip: VipSpec, opts: AnnounceOptions): Promise<AnnounceResult> {
+    announce(vip: VipSpec, opts: AnnounceOptions, onFirst?: (atMono: number) => void): Promise<AnnounceResult> {
       return new Promise((resolve, reject) => {
         let firstError: NodeJS.ErrnoException | null = null;
         binding.announceStart(vip, { count: opts.count, intervalMs: opts.intervalMs }, (e: AnnounceEvent) => {
+          if (e.type === 'first') onFirst?.(e.atMono);
           if (e.type === 'error') firstError ??= e.error;
           if (e.type !== 'burst-done') return;
           if (e.firstAtMono === null) reject(firstError ?? new Error(`announce ${vip.address} on ${vip.iface}: no frame left`));

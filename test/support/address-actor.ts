@@ -4,12 +4,15 @@
 // runs the steps in order through lib/resources/address-native.ts and prints one JSON array with
 // each step's outcome: { ok: true, value } or { ok: false, name, code, syscall, message }.
 import { createNativeAddressBackend } from '../../lib/resources/address-native';
+import { monoNowMs } from '../../lib/transport/clock';
+import { blockEventLoop } from '../lab/env';
 import type { VipSpec } from '../../lib/resources/address';
 
 export type Step =
   | { readonly op: 'add' | 'remove'; readonly vip: VipSpec }
   | { readonly op: 'list'; readonly iface?: string }
-  | { readonly op: 'announce'; readonly vip: VipSpec; readonly count: number; readonly intervalMs: number }
+  /** value: the AnnounceResult and the time onFirst was called; blockMs: spin the event loop that long right after starting. */
+  | { readonly op: 'announce'; readonly vip: VipSpec; readonly count: number; readonly intervalMs: number; readonly blockMs?: number }
   /** Refreshes every everyMs for forMs, then stops; value: the errors seen (codes). */
   | { readonly op: 'refresh'; readonly vip: VipSpec; readonly everyMs: number; readonly forMs: number };
 
@@ -32,9 +35,13 @@ async function run(steps: readonly Step[]): Promise<Outcome[]> {
         case 'list':
           out.push({ ok: true, value: await backend.list(s.iface) });
           break;
-        case 'announce':
-          out.push({ ok: true, value: await backend.announce(s.vip, { count: s.count, intervalMs: s.intervalMs }) });
+        case 'announce': {
+          let firstAtMono: number | null = null;
+          const done = backend.announce(s.vip, { count: s.count, intervalMs: s.intervalMs }, (at) => (firstAtMono = at));
+          const blocked = s.blockMs ? { from: monoNowMs(), to: (blockEventLoop(s.blockMs), monoNowMs()) } : null;
+          out.push({ ok: true, value: { ...(await done), onFirst: firstAtMono, blocked } });
           break;
+        }
         case 'refresh': {
           const errors: string[] = [];
           const h = backend.refresh(s.vip, s.everyMs, (e) => errors.push(String(e.code)));
