@@ -15,6 +15,7 @@ import type { PlanExecutedEvent, TakeoverPlan } from '../lib/transport/types';
 import { labSkipReason } from './lab/env';
 import { type Lab, type LabNode, withLab } from './lab/lab';
 import type { LabProcess } from './lab/process';
+import { arps, ipv6Bytes, neighbourAdverts } from './lab/frames';
 import { ipIn } from './lab/tools';
 import type { Outcome, Step } from './support/address-actor';
 import type { EnginePeerConfig } from './support/engine-peer';
@@ -103,94 +104,6 @@ async function ipAddr(node: LabNode, iface = 'eth0'): Promise<string> {
 /** The lab turns IPv6 off everywhere; these tests turn it on for one node's interface. */
 async function enableIpv6(node: LabNode, iface = 'eth0'): Promise<void> {
   await node.exec(['sysctl', '-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=0`]);
-}
-
-interface Frame {
-  readonly at: number; // capture time, ms (the pcap's wall clock)
-  readonly bytes: Buffer;
-}
-
-/** Every Ethernet frame of a pcap as the lab writes it. */
-function frames(file: string): Frame[] {
-  const b = fs.readFileSync(file);
-  const magic = b.readUInt32LE(0);
-  assert.ok(magic === 0xa1b2c3d4 || magic === 0xa1b23c4d, `${file}: not a little-endian pcap`);
-  assert.equal(b.readUInt32LE(20), 1, `${file}: link type is not Ethernet`);
-  const fraction = magic === 0xa1b23c4d ? 1e6 : 1e3;
-  const out: Frame[] = [];
-  for (let off = 24; off + 16 <= b.length; ) {
-    const len = b.readUInt32LE(off + 8);
-    out.push({ at: b.readUInt32LE(off) * 1000 + b.readUInt32LE(off + 4) / fraction, bytes: b.subarray(off + 16, off + 16 + len) });
-    off += 16 + len;
-  }
-  return out;
-}
-
-const mac = (b: Buffer, at: number): string => [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-const ipv4 = (b: Buffer, at: number): string => [...b.subarray(at, at + 4)].join('.');
-
-interface Arp {
-  readonly op: number;
-  readonly ethDst: string;
-  readonly ethSrc: string;
-  readonly sha: string;
-  readonly spa: string;
-  readonly tha: string;
-  readonly tpa: string;
-  readonly at: number;
-}
-
-function arps(file: string): Arp[] {
-  return frames(file)
-    .filter((f) => f.bytes.length >= 42 && f.bytes.readUInt16BE(12) === 0x0806)
-    .map(({ bytes: f, at }) => ({ op: f.readUInt16BE(20), ethDst: mac(f, 0), ethSrc: mac(f, 6), sha: mac(f, 22), spa: ipv4(f, 28), tha: mac(f, 32), tpa: ipv4(f, 38), at }));
-}
-
-interface Na {
-  readonly ethDst: string;
-  readonly ethSrc: string;
-  readonly src: Buffer;
-  readonly dst: Buffer;
-  readonly hopLimit: number;
-  readonly flags: number;
-  readonly target: Buffer;
-  readonly tlla: string | null;
-  readonly checksumOk: boolean;
-}
-
-/** RFC 4443 §2.3 over the IPv6 pseudo-header, written here independently of native/ndisc.cc. */
-function icmpv6ChecksumOk(src: Buffer, dst: Buffer, icmp: Buffer): boolean {
-  const pseudo = Buffer.alloc(40);
-  src.copy(pseudo, 0);
-  dst.copy(pseudo, 16);
-  pseudo.writeUInt32BE(icmp.length, 32);
-  pseudo[39] = 58;
-  const all = Buffer.concat([pseudo, icmp, Buffer.alloc(icmp.length % 2)]);
-  let sum = 0;
-  for (let i = 0; i < all.length; i += 2) sum += all.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum === 0xffff;
-}
-
-function neighbourAdverts(file: string): Na[] {
-  const out: Na[] = [];
-  for (const { bytes: f } of frames(file)) {
-    if (f.length < 14 + 40 + 24 || f.readUInt16BE(12) !== 0x86dd || f[14 + 6] !== 58) continue;
-    const icmp = f.subarray(54, 54 + f.readUInt16BE(18));
-    if (icmp[0] !== 136) continue;
-    const tlla = icmp.length >= 32 && icmp[24] === 2 && icmp[25] === 1 ? mac(icmp, 26) : null;
-    out.push({ ethDst: mac(f, 0), ethSrc: mac(f, 6), src: f.subarray(22, 38), dst: f.subarray(38, 54), hopLimit: f[21]!, flags: icmp[4]!, target: icmp.subarray(8, 24), tlla, checksumOk: icmpv6ChecksumOk(f.subarray(22, 38), f.subarray(38, 54), icmp) });
-  }
-  return out;
-}
-
-/** 2001:2::… in its 16 bytes (only the forms these tests use: one `::` and hex groups). */
-function ipv6Bytes(text: string): Buffer {
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return Buffer.from(groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
 }
 
 describe('native address actions in the netns lab', { skip: labSkip }, () => {

@@ -5,7 +5,8 @@
 // would) and then sends `probe` once, and on SIGUSR1 blocks its own event loop for blockMs by spinning — the
 // wedged-JavaScript case — between a `block-start` and a `block-end` line that carry the engine's
 // clock (monoNow), so the test can tell what the engine did meanwhile. `plans` are handed to
-// setTakeoverPlan before the start (a refusal prints a `plan-error` line and exits). SIGTERM stops it.
+// setTakeoverPlan before the start and again on SIGUSR2 (then a `plans-set` line; a plan fires
+// once), a refusal prints a `plan-error` line and exits. SIGTERM stops it.
 import * as fs from 'node:fs';
 
 import { loadNative } from '../../lib/native';
@@ -30,12 +31,19 @@ function main(file: string): void {
   const print = (value: unknown): void => {
     fs.writeSync(1, jsonLine(value));
   };
-  try {
-    for (const { node, plan } of json.plans ?? []) transport.setTakeoverPlan!(node, plan);
-  } catch (e) {
-    print({ type: 'plan-error', message: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
-    process.exit(1);
-  }
+  const setPlans = (): void => {
+    try {
+      for (const { node, plan } of json.plans ?? []) transport.setTakeoverPlan!(node, plan);
+    } catch (e) {
+      print({ type: 'plan-error', message: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
+      process.exit(1);
+    }
+  };
+  setPlans();
+  process.on('SIGUSR2', () => {
+    setPlans();
+    print({ type: 'plans-set', mono: binding.monoNow() });
+  });
   let active = false;
   process.on('SIGUSR1', () => {
     print({ type: 'block-start', mono: binding.monoNow() });
