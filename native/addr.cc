@@ -4,6 +4,7 @@
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <bitset>
@@ -60,6 +61,12 @@ int AliasNumber(const char* label, size_t len, const char* iface) {
 }
 
 }  // namespace
+
+int InterfaceIndex(int fd, const char* name) {
+  ifreq req{};
+  std::strncpy(req.ifr_name, name, sizeof req.ifr_name - 1);
+  return ioctl(fd, SIOCGIFINDEX, &req) == 0 ? req.ifr_ifindex : 0;
+}
 
 size_t IpAddress::size() const { return family == AF_INET6 ? 16 : 4; }
 
@@ -209,11 +216,16 @@ bool Rtnl::Dump(int family, Scan* scan, SysError* err, const Vip* vip) {
   }
   alignas(nlmsghdr) char buf[kReceiveBuffer];
   for (;;) {
-    const ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
+    // MSG_TRUNC: the real length, so a dump part that did not fit is an error, not lost addresses.
+    const ssize_t n = recv(fd_.get(), buf, sizeof buf, MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
       *err = SysError{"recv(RTM_GETADDR)", e, What(vip)};
+      return false;
+    }
+    if (static_cast<size_t>(n) > sizeof buf) {
+      *err = SysError{"recv(RTM_GETADDR)", EMSGSIZE, What(vip) + ": a dump part of " + std::to_string(n) + " bytes, more than " + std::to_string(sizeof buf)};
       return false;
     }
     int left = static_cast<int>(n);
@@ -247,19 +259,14 @@ bool Rtnl::Dump(int family, Scan* scan, SysError* err, const Vip* vip) {
       v.address = local ? local : address;
       if (v.address) scan->visit(scan, v);
     }
-    // A dump whose part did not fit would silently lose addresses.
-    if (static_cast<size_t>(n) == sizeof buf) {
-      *err = SysError{"recv(RTM_GETADDR)", EMSGSIZE, What(vip) + ": a dump part larger than " + std::to_string(sizeof buf) + " bytes"};
-      return false;
-    }
   }
 }
 
 bool Rtnl::Add(const Vip& vip, AddDone* done, SysError* err) {
-  const int ifindex = static_cast<int>(if_nametoindex(vip.iface));
+  const int ifindex = InterfaceIndex(fd_.get(), vip.iface);
   if (ifindex == 0) {
     const int e = errno;  // saved before the message is built
-    *err = Failure("if_nametoindex", e, vip, ": interface " + std::string(vip.iface));
+    *err = Failure("ioctl(SIOCGIFINDEX)", e, vip, ": interface " + std::string(vip.iface));
     return false;
   }
   PresenceScan scan;
@@ -334,10 +341,10 @@ bool Rtnl::Add(const Vip& vip, AddDone* done, SysError* err) {
 }
 
 bool Rtnl::Remove(const Vip& vip, RemoveDone* done, SysError* err) {
-  const int ifindex = static_cast<int>(if_nametoindex(vip.iface));
+  const int ifindex = InterfaceIndex(fd_.get(), vip.iface);
   if (ifindex == 0) {
     const int e = errno;  // saved before the message is built
-    *err = Failure("if_nametoindex", e, vip, ": interface " + std::string(vip.iface));
+    *err = Failure("ioctl(SIOCGIFINDEX)", e, vip, ": interface " + std::string(vip.iface));
     return false;
   }
   // The kernel deletes an IPv6 address only under its exact prefix length: use the one it has.

@@ -24,6 +24,10 @@ struct IpAddress {
 };
 
 bool ParseIp(int family, const std::string& text, IpAddress* out);
+
+// if_nametoindex over a socket we already hold (ioctl SIOCGIFINDEX): glibc's opens and closes one
+// of its own on every call, which the takeover fast path can do without. 0 with errno on failure.
+int InterfaceIndex(int fd, const char* name);
 std::string IpText(const IpAddress& a);
 
 // One virtual address, resolved (lib/resources/address.ts VipSpec).

@@ -25,10 +25,10 @@ std::string AnnounceJob::Describe() const {
 }
 
 bool AnnounceJob::Prepare(int sock, SysError* err) {
-  const int index = static_cast<int>(if_nametoindex(iface));
+  const int index = InterfaceIndex(sock, iface);
   if (index == 0) {
     const int e = errno;  // saved before the message is built
-    *err = SysError{"if_nametoindex", e, Describe() + ": interface " + iface};
+    *err = SysError{"ioctl(SIOCGIFINDEX)", e, Describe() + ": interface " + iface};
     return false;
   }
   if (index == ifindex_ && frameCount_ > 0) return true;  // a re-created interface may have a new MAC

@@ -175,8 +175,8 @@ describe('native address actions in the netns lab', { skip: labSkip }, () => {
         { op: 'add', vip: v6('2001:2::100') },
       ]);
       const missing = failure(out[0], 'add on a missing interface');
-      assert.deepEqual([missing.code, missing.syscall], ['ENODEV', 'if_nametoindex']);
-      assert.equal(missing.message, 'address 198.18.0.100/24 on nosuch0: interface nosuch0: if_nametoindex failed: No such device (ENODEV)');
+      assert.deepEqual([missing.code, missing.syscall], ['ENODEV', 'ioctl(SIOCGIFINDEX)']);
+      assert.equal(missing.message, 'address 198.18.0.100/24 on nosuch0: interface nosuch0: ioctl(SIOCGIFINDEX) failed: No such device (ENODEV)');
       value(out[1], 'add on eth0');
       const inUse = failure(out[2], 'add of an address eth0 holds');
       assert.deepEqual([inUse.code, inUse.syscall], ['EADDRINUSE', 'RTM_NEWADDR']);
@@ -320,7 +320,8 @@ describe('engine takeover plan in the netns lab', { skip: labSkip }, () => {
     withLab({ nodes: 2 }, async (lab) => {
       const n1 = lab.node(1);
       await enableIpv6(n1);
-      const vips = [v4('198.18.0.100'), v6('2001:2::100')];
+      // The third address is on an interface that does not exist: its failure is reported, the others go on.
+      const vips = [v4('198.18.0.100'), v6('2001:2::100'), v4('198.18.0.101', { iface: 'nosuch0' })];
       const plan: TakeoverPlan = { vips, announce: { count: 5, intervalMs: 200 } };
       const capture = await lab.startCapture(0, { filter: 'arp or icmp6', name: 'plan' });
       const a = await startPeer(lab, 1, peerConfig(1, { blockMs: 3 * DEADTIME, plans: [{ node: 'n2', plan }] }));
@@ -342,13 +343,18 @@ describe('engine takeover plan in the netns lab', { skip: labSkip }, () => {
       assert.equal(executed.node, 'n2');
       assert.ok(executed.deadAtMono > start && executed.deadAtMono < end, `the deadline ${executed.deadAtMono} fell inside the block [${start}, ${end}]`);
       assert.deepEqual(executed.results.map((r) => r.vip), vips);
-      for (const r of executed.results) {
+      const [missing] = executed.results.slice(2);
+      assert.deepEqual(
+        { ...missing!, vip: undefined },
+        { vip: undefined, ok: false, changed: false, label: null, addedAtMono: 0, firstAnnounceAtMono: null, errno: 'ENODEV', syscall: 'ioctl(SIOCGIFINDEX)', message: 'address 198.18.0.101/24 on nosuch0: interface nosuch0: ioctl(SIOCGIFINDEX) failed: No such device (ENODEV)' },
+      );
+      for (const r of executed.results.slice(0, 2)) {
         assert.deepEqual([r.ok, r.changed, r.errno, r.syscall, r.message], [true, true, null, null, null], `${r.vip.address}: ${r.message}`);
         assert.ok(r.addedAtMono >= executed.deadAtMono && r.addedAtMono < end, `${r.vip.address} added at ${r.addedAtMono}, while JS was blocked`);
         assert.ok(r.firstAnnounceAtMono !== null && r.firstAnnounceAtMono >= r.addedAtMono && r.firstAnnounceAtMono < end, `${r.vip.address} announced at ${r.firstAnnounceAtMono}`);
         t.diagnostic(`${r.vip.address}: deadline → present ${(r.addedAtMono - executed.deadAtMono).toFixed(3)} ms, → first frame ${(r.firstAnnounceAtMono! - executed.deadAtMono).toFixed(3)} ms`);
       }
-      assert.deepEqual(executed.results.map((r) => r.label), ['eth0:0', null]);
+      assert.deepEqual(executed.results.map((r) => r.label), ['eth0:0', null, null]);
       const shown = await ipAddr(n1);
       assert.match(shown, /inet 198\.18\.0\.100\/24 brd 198\.18\.0\.255 scope global secondary eth0:0/);
       assert.match(shown, /inet6 2001:2::100\/64 scope global/);
