@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -91,7 +92,8 @@ Napi::Value AddressList(const Napi::CallbackInfo& info) {
     if (!info[0].IsString()) throw Napi::TypeError::New(env, "addressList: iface must be an interface name or null (got " + Describe(info[0]) + ")");
     const std::string iface = info[0].As<Napi::String>().Utf8Value();
     ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
-    if (ifindex == 0) throw SysErrorToJs(env, LastError("if_nametoindex", "address list: interface " + iface));
+    const int e = errno;  // saved before the message is built
+    if (ifindex == 0) throw SysErrorToJs(env, SysError{"if_nametoindex", e, "address list: interface " + iface});
   }
   std::vector<AddrEntry> entries;
   SysError err;

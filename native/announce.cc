@@ -71,7 +71,6 @@ bool AnnounceJob::SendRound(int sock, Nanos now, SysError* err) {
   for (int i = 0; i < frameCount_; i++) {
     if (sendto(sock, frames_[i], frameSize_, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) {
       const int e = errno;
-      failures++;
       *err = SysError{"sendto", e, Describe()};
       return false;
     }

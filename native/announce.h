@@ -30,8 +30,7 @@ struct AnnounceJob {
   Nanos next = 0;         // when the next round is due (CLOCK_MONOTONIC)
   Nanos firstAt = 0;      // when the first frame left; 0: not yet
   int framesSent = 0;
-  bool failedOnce = false;  // a failure was reported: later ones are only counted
-  int failures = 0;
+  bool failedOnce = false;  // a failure was reported: later ones are not (one report per address)
 
   // Resolves the interface (index, MAC) and builds the frames, unless already done for this index.
   bool Prepare(int sock, SysError* err);

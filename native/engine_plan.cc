@@ -1,8 +1,6 @@
 // The engine's side of the takeover fast path (native/plan.h), kept apart from the engine loop:
 // a peer-dead from Liveness::Tick runs that peer's plan at once on this thread, and the announce
 // rounds that follow are due times folded into the engine's timerfd.
-#include <cmath>
-
 #include "clock.h"
 #include "engine.h"
 

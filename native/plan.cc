@@ -88,7 +88,7 @@ std::optional<PlanReport> TakeoverPlans::Execute(const std::string& node, Nanos 
       continue;
     }
     if (!job.SendRound(packet_.get(), job.next, &err)) {
-      job.failedOnce = true;  // the remaining rounds still try (a link coming up); failures are counted
+      job.failedOnce = true;  // the remaining rounds still try (a link coming up), unreported
       r.error = std::move(err);
       continue;
     }
