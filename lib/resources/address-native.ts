@@ -5,6 +5,9 @@
 import { loadNative, NativeUnavailableError, type AnnounceEvent, type NativeBinding } from '../native';
 import type { AddResult, AddressBackend, AddressEntry, AnnounceOptions, AnnounceResult, VipSpec } from './address';
 
+/** IPaddr2's send_arp defaults (arp_count 5, arp_interval 200 ms): the burst at takeover unless configured. */
+export const DEFAULT_ANNOUNCE: AnnounceOptions = Object.freeze({ count: 5, intervalMs: 200 });
+
 export interface RefreshHandle {
   /** Stops the refresh; resolves once its thread has ended. */
   stop(): Promise<void>;
