@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { AuthMethod, WireFormat } from './wire/types';
+import type { AddResult, AddressEntry, VipSpec } from './resources/address';
 import type { EngineConstructor, LivenessTrackerConstructor } from './transport/native';
 
 /** The raw surface exported by native/addon.cc. Keep in step with that file. */
@@ -26,7 +27,32 @@ export interface NativeBinding {
   readonly LivenessTracker: LivenessTrackerConstructor;
   /** CLOCK_MONOTONIC in ms, the clock of every engine event. */
   monoNow(): number;
+  /**
+   * Address actions over rtnetlink (native/actions_js.cc), synchronous. Failures throw an Error
+   * with .code (errno name), .syscall ('RTM_NEWADDR', 'if_nametoindex' …) and a message naming the
+   * address and interface; a bad VipSpec throws a TypeError naming the field.
+   */
+  addressAdd(vip: VipSpec): AddResult;
+  addressRemove(vip: VipSpec): { readonly changed: boolean; readonly atMono: number };
+  /** IPv4 and IPv6 addresses, of one interface or (null) of all. */
+  addressList(iface: string | null): AddressEntry[];
+  /**
+   * Starts announcing `vip` on a native thread of its own: `count` rounds `intervalMs` apart (the
+   * first at once), then one round every `refreshMs` (0/absent: none) until announceCancel(id).
+   * Throws at once for an unknown or non-Ethernet interface or a missing CAP_NET_RAW.
+   */
+  announceStart(vip: VipSpec, opts: { count: number; intervalMs: number; refreshMs?: number }, onEvent: (e: AnnounceEvent) => void): number;
+  /** false when that announcement had already ended. */
+  announceCancel(id: number): boolean;
 }
+
+export type AnnounceEvent =
+  | { readonly type: 'first'; readonly atMono: number }
+  | { readonly type: 'burst-done'; readonly firstAtMono: number | null; readonly frames: number }
+  /** A round failed (told again only when the errno changes); the schedule goes on. */
+  | { readonly type: 'error'; readonly error: NodeJS.ErrnoException; readonly frames: number }
+  /** The last event of an announcement: its burst is over (no refresh) or it was cancelled. */
+  | { readonly type: 'ended'; readonly frames: number };
 
 export type TransportChoice = 'native' | 'ts' | 'auto';
 

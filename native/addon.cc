@@ -6,6 +6,7 @@
 #include <exception>
 #include <variant>
 
+#include "actions_js.h"
 #include "auth.h"
 #include "codec.h"
 #include "convert.h"
@@ -108,6 +109,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodePacked", Napi::Function::New(env, EncodePackedJs, "encodePacked"));
   hbd::InitLivenessTracker(env, exports);
   hbd::InitEngine(env, exports);
+  hbd::InitActions(env, exports);
   return exports;
 }
 

@@ -220,7 +220,7 @@ void Engine::ArmTimer(Nanos at) {
 void Engine::Loop(std::vector<EngineEvent>& events) {
   const double deadlineMs = liveness_->NextDeadline();
   const Nanos deadline = std::isinf(deadlineMs) ? kNever : MsToNanosCeil(deadlineMs);
-  ArmTimer(std::min(nextBeat_, deadline));
+  ArmTimer(std::min({nextBeat_, deadline, plans_.NextDeadline()}));
   Emit(events);
 
   epoll_event ready[16];
@@ -280,7 +280,10 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   // The timer fired for this deadline: judge at the deadline itself (no float rounding below it).
   double tickAt = NanosToMs(now);
   if (deadline != kNever && now >= deadline) tickAt = std::max(tickAt, deadlineMs);
+  const size_t tickFrom = events.size();
   AppendLiveness(liveness_->Tick(tickAt), now, events);
+  RunTakeoverPlans(tickFrom, tickAt, events);
+  FireAnnouncements(MonoNanos(), events);
 }
 
 void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) {

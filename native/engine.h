@@ -24,6 +24,7 @@
 #include "media.h"
 #include "netlink.h"
 #include "ping.h"
+#include "plan.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -73,6 +74,8 @@ class Engine {
   std::variant<std::optional<int64_t>, EncodeError> Send(Message m);
   RetransmitResult Retransmit(int64_t seq);
   void CheckIn() { lastCheckIn_.store(MonoNanos(), std::memory_order_relaxed); }
+  // The takeover fast path (native/plan.h, native/engine_plan.cc): nullopt clears node's plan.
+  std::optional<SysError> SetTakeoverPlan(const std::string& node, std::optional<PlanSpec> plan);
 
  private:
   // Settings JavaScript changes; the thread copies them under settingsMu_.
@@ -102,6 +105,10 @@ class Engine {
   // Reports a failure once (not once per packet) until the medium works again.
   void ReportMediaError(size_t i, const SysError& e, std::vector<EngineEvent>& events, const std::string& message = {});
   bool WatchFd(int fd, uint64_t tag);
+  // native/engine_plan.cc: runs the plans of the peers declared dead in events[from…] and reports
+  // each right after its peer-dead; sends the announce rounds that are due.
+  void RunTakeoverPlans(size_t from, double deadAtMs, std::vector<EngineEvent>& events);
+  void FireAnnouncements(Nanos now, std::vector<EngineEvent>& events);
 
   const EngineOptions opts_;
   const EventSink sink_;
@@ -131,6 +138,7 @@ class Engine {
   Nanos ownStallAt_ = 0;  // when the engine last detected its own stall
   bool stallStopped_ = false;
   std::vector<SysError> startupWarnings_;  // from Start(), reported by the thread
+  TakeoverPlans plans_;  // set from JS, run and announced by the thread
 };
 
 }  // namespace hbd

@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "liveness.h"
+#include "plan.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -57,10 +58,13 @@ struct MediaReopenedEvent {
   int ifindex = 0;
 };
 
+// A takeover plan ran at a peer's death (native/plan.h), reported right after that peer-dead.
+using PlanExecutedEvent = PlanReport;
+
 struct EngineEvent {
   double mono = 0;  // CLOCK_MONOTONIC ms: for packets, their kernel arrival time
   double wall = 0;  // CLOCK_REALTIME ms
-  std::variant<LivenessEvent, StatusEvent, MessageEvent, AuthFailEvent, StallStopEvent, MediaErrorEvent, MediaReopenedEvent, WarningEvent> body;
+  std::variant<LivenessEvent, StatusEvent, MessageEvent, AuthFailEvent, StallStopEvent, MediaErrorEvent, MediaReopenedEvent, WarningEvent, PlanExecutedEvent> body;
 };
 
 }  // namespace hbd

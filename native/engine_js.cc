@@ -6,7 +6,9 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 
+#include "actions_js.h"
 #include "control.h"
 #include "convert.h"
 #include "engine.h"
@@ -172,7 +174,44 @@ struct EventToJs {
     o.Set("type", "warning");
     SetError(o, e.error, hbd::Describe(e.error));
   }
+  void operator()(const PlanExecutedEvent& e) {
+    o.Set("type", "plan-executed");
+    o.Set("node", e.node);
+    o.Set("deadAtMono", Napi::Number::New(env, e.deadAtMono));
+    Napi::Array results = Napi::Array::New(env, e.results.size());
+    for (uint32_t i = 0; i < e.results.size(); i++) {
+      const PlanVipResult& r = e.results[i];
+      Napi::Object x = Napi::Object::New(env);
+      x.Set("vip", VipToJs(env, r.vip));
+      x.Set("ok", Napi::Boolean::New(env, r.ok));
+      x.Set("changed", Napi::Boolean::New(env, r.changed));
+      x.Set("label", r.label[0] ? Napi::Value(Napi::String::New(env, r.label)) : env.Null());
+      x.Set("addedAtMono", Napi::Number::New(env, r.addedAt ? NanosToMs(r.addedAt) : 0));
+      x.Set("firstAnnounceAtMono", r.firstAnnounceAt ? Napi::Value(Napi::Number::New(env, NanosToMs(r.firstAnnounceAt))) : env.Null());
+      x.Set("errno", r.error ? Napi::Value(Napi::String::New(env, ErrnoName(r.error->err))) : env.Null());
+      x.Set("syscall", r.error ? Napi::Value(Napi::String::New(env, r.error->syscall)) : env.Null());
+      x.Set("message", r.error ? Napi::Value(Napi::String::New(env, hbd::Describe(*r.error))) : env.Null());
+      results.Set(i, x);
+    }
+    o.Set("results", results);
+  }
 };
+
+// Engine.setTakeoverPlan's plan: { vips: VipSpec[], announce: { count, intervalMs } }.
+PlanSpec PlanFromJs(const Napi::Env& env, const Napi::Value& v) {
+  const std::string where = "Engine.setTakeoverPlan: plan";
+  Napi::Object o = ObjectArg(env, v, where);
+  PlanSpec plan;
+  Napi::Value vips = o.Get("vips");
+  if (!vips.IsArray()) throw Napi::TypeError::New(env, where + ".vips must be an array of VipSpec (got " + Describe(vips) + ")");
+  Napi::Array a = vips.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) plan.vips.push_back(VipFromJs(env, a.Get(i), where + ".vips[" + std::to_string(i) + "]"));
+  const std::string aw = where + ".announce";
+  Napi::Object announce = ObjectArg(env, o.Get("announce"), aw);
+  plan.count = static_cast<int>(IntegerProp(announce, aw, "count", 0, 1000));
+  plan.intervalMs = NumberProp(announce, aw, "intervalMs", 0, 3600 * 1000);
+  return plan;
+}
 
 Napi::Array EventsToJs(const Napi::Env& env, const std::vector<EngineEvent>& events) {
   Napi::Array a = Napi::Array::New(env, events.size());
@@ -243,6 +282,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            InstanceMethod<&EngineWrap::Send>("send"),
                            InstanceMethod<&EngineWrap::Retransmit>("retransmit"),
                            InstanceMethod<&EngineWrap::CheckIn>("checkIn"),
+                           InstanceMethod<&EngineWrap::SetTakeoverPlan>("setTakeoverPlan"),
                        });
   }
 
@@ -250,6 +290,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
     EngineOptions options = OptionsFromJs(env, info[0]);
+    for (const std::string& n : options.liveness.nodes) {
+      if (n != options.liveness.localNode) peers_.insert(n);
+    }
     if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "Engine: onEvents must be a function (got " + Describe(info[1]) + ")");
     onEvents_ = Napi::Persistent(info[1].As<Napi::Function>());
     // The engine thread runs only between start() and Shutdown(), when pipe_ is set.
@@ -351,7 +394,19 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   // Harmless before start and after stop: the interval that calls it may outlive the engine.
   void CheckIn(const Napi::CallbackInfo&) { engine_->CheckIn(); }
 
+  // setTakeoverPlan(node, plan | null): node must be a peer (not us, not a ping node). May come
+  // before start(); throws the socket error (EPERM without CAP_NET_RAW) now rather than at a death.
+  void SetTakeoverPlan(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const std::string node = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (peers_.count(node) == 0) throw Napi::TypeError::New(env, "Engine.setTakeoverPlan: node must be one of the other nodes (got " + Describe(info[0]) + ")");
+    std::optional<PlanSpec> plan;
+    if (!info[1].IsNull()) plan = PlanFromJs(env, info[1]);
+    if (auto e = engine_->SetTakeoverPlan(node, std::move(plan))) throw SysErrorToJs(env, *e);
+  }
+
   Napi::FunctionReference onEvents_;
+  std::set<std::string> peers_;  // the normal nodes other than us: who can have a takeover plan
   std::unique_ptr<Engine> engine_;
   EventPipe* pipe_ = nullptr;  // owned by its ThreadSafeFunction
   napi_env env_ = nullptr;

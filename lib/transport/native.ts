@@ -4,7 +4,7 @@
 import { loadNative, NativeUnavailableError, type NativeBinding } from '../native';
 import type { Message } from '../wire/types';
 import type { LivenessConfig, StatusInput, StatusOutcome } from './liveness';
-import type { LivenessEvent, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
+import type { LivenessEvent, RetransmitResult, TakeoverPlan, Transport, TransportEvent, TransportOptions } from './types';
 
 export type EngineEvent = TransportEvent;
 
@@ -12,7 +12,8 @@ export type EngineEvent = TransportEvent;
  * The addon's Engine: the Transport's controls, with a synchronous start and stop.
  * TypeErrors from the constructor name the bad option.
  */
-export interface EngineInstance extends Omit<Transport, 'kind' | 'start' | 'stop'> {
+export interface EngineInstance extends Omit<Transport, 'kind' | 'start' | 'stop' | 'setTakeoverPlan'> {
+  setTakeoverPlan(node: string, plan: TakeoverPlan | null): void;
   /** Throws an Error with .syscall, .code (errno name) and .medium when a medium cannot be opened. */
   start(): void;
   /** Joins the engine thread; returns when every socket is closed. */
@@ -103,6 +104,10 @@ class NativeTransport implements Transport {
 
   checkIn(): void {
     this.engine.checkIn();
+  }
+
+  setTakeoverPlan(node: string, plan: TakeoverPlan | null): void {
+    this.engine.setTakeoverPlan(node, plan);
   }
 
   async stop(): Promise<void> {

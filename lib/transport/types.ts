@@ -2,6 +2,7 @@
 // (native/, its own thread) and the pure-TypeScript fallback (lib/transport/udp.ts). Both send
 // the same bytes, keep the same per-peer liveness (lib/transport/liveness.ts is the reference,
 // native/liveness.cc its C++ twin) and report the same events.
+import type { AnnounceOptions, VipSpec } from '../resources/address';
 import type { AuthKeys, Message, WireFormat } from '../wire/types';
 
 /** Every event carries the transport's own clock: CLOCK_MONOTONIC and wall time, both in ms. */
@@ -42,7 +43,45 @@ export type TransportEvent = EventTime &
     | { readonly type: 'media-reopened'; readonly link: string; readonly ifindex: number }
     /** Something the transport could not set up but works without (realtime refused, no link watch). */
     | { readonly type: 'warning'; readonly syscall: string; readonly errno: string; readonly message: string }
+    /** A takeover plan ran at `node`'s death (right after its peer-dead); see Transport.setTakeoverPlan. */
+    | PlanExecutedEvent
   );
+
+/**
+ * What the engine does by itself when a peer is declared dead: add these addresses (in order) and
+ * start their announcements (gratuitous ARP / unsolicited NA: the first round at once, the rest
+ * `announce.intervalMs` apart from the engine's own timer). count 0: no announcements.
+ */
+export interface TakeoverPlan {
+  readonly vips: readonly VipSpec[];
+  readonly announce: AnnounceOptions;
+}
+
+export interface PlanVipResult {
+  readonly vip: VipSpec;
+  /** The address is there and (count > 0) its first announcement left. */
+  readonly ok: boolean;
+  /** false: it was already there. */
+  readonly changed: boolean;
+  /** The label it carries (IPv4), null for IPv6 or when the add failed. */
+  readonly label: string | null;
+  /** CLOCK_MONOTONIC ms when the kernel acknowledged the add (0 when it failed). */
+  readonly addedAtMono: number;
+  /** When the first frame left; null when none did (add or send failed, or count 0). */
+  readonly firstAnnounceAtMono: number | null;
+  /** The first failure (add, or the first announcement): errno name, operation, message naming address and interface. */
+  readonly errno: string | null;
+  readonly syscall: string | null;
+  readonly message: string | null;
+}
+
+export interface PlanExecutedEvent {
+  readonly type: 'plan-executed';
+  readonly node: string;
+  /** The death deadline (CLOCK_MONOTONIC ms) the plan ran at. */
+  readonly deadAtMono: number;
+  readonly results: readonly PlanVipResult[];
+}
 
 export type Medium =
   | { readonly kind: 'bcast'; readonly iface: string }
@@ -110,6 +149,14 @@ export interface Transport {
   retransmit(seq: number): RetransmitResult;
   /** JS is alive; see TransportOptions.stallLimitMs. */
   checkIn(): void;
+  /**
+   * Native engine only: the standing plan for `node`'s death (null clears it), executed on the
+   * engine thread at the death deadline itself — the addresses move on time even while the event
+   * loop is blocked — and reported by a 'plan-executed' event. A plan fires once. Throws a
+   * TypeError for a bad plan or a node that is not a peer, an Error with .code/.syscall when the
+   * sockets cannot be opened (EPERM without CAP_NET_RAW).
+   */
+  setTakeoverPlan?(node: string, plan: TakeoverPlan | null): void;
   /** Sends nothing more, closes every socket. */
   stop(): Promise<void>;
 }

@@ -4,11 +4,14 @@
 // Prints every event as one JSON line on stdout, goes active after the first peer-up (as membership
 // would) and then sends `probe` once, and on SIGUSR1 blocks its own event loop for blockMs by spinning — the
 // wedged-JavaScript case — between a `block-start` and a `block-end` line that carry the engine's
-// clock (monoNow), so the test can tell what the engine did meanwhile. SIGTERM stops it.
+// clock (monoNow), so the test can tell what the engine did meanwhile. `plans` are handed to
+// setTakeoverPlan before the start and again on SIGUSR2 (then a `plans-set` line; a plan fires
+// once), a refusal prints a `plan-error` line and exits. SIGTERM stops it.
 import * as fs from 'node:fs';
 
 import { loadNative } from '../../lib/native';
 import { createNativeTransport } from '../../lib/transport/native';
+import type { TakeoverPlan } from '../../lib/transport/types';
 import { commandMessage, driverOptions, jsonLine } from './transport-driver';
 
 export interface EnginePeerConfig {
@@ -16,6 +19,8 @@ export interface EnginePeerConfig {
   readonly realtime?: boolean;
   /** A message ([name, value] string fields) to send after the first peer-up. */
   readonly probe?: readonly (readonly [string, string])[];
+  /** Takeover plans: what the engine does by itself when that node dies. */
+  readonly plans?: readonly { readonly node: string; readonly plan: TakeoverPlan }[];
 }
 
 function main(file: string): void {
@@ -26,6 +31,19 @@ function main(file: string): void {
   const print = (value: unknown): void => {
     fs.writeSync(1, jsonLine(value));
   };
+  const setPlans = (): void => {
+    try {
+      for (const { node, plan } of json.plans ?? []) transport.setTakeoverPlan!(node, plan);
+    } catch (e) {
+      print({ type: 'plan-error', message: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
+      process.exit(1);
+    }
+  };
+  setPlans();
+  process.on('SIGUSR2', () => {
+    setPlans();
+    print({ type: 'plans-set', mono: binding.monoNow() });
+  });
   let active = false;
   process.on('SIGUSR1', () => {
     print({ type: 'block-start', mono: binding.monoNow() });
