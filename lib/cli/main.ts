@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 
 import { register as registerCheck } from './check';
 import { register as registerDecode } from './decode';
+import { register as registerResource } from './resource';
 import { EXIT_USAGE } from './options';
 import { register as registerStart } from './start';
 import { version } from '../version';
@@ -10,7 +11,7 @@ import { version } from '../version';
 type Register = (program: Command) => void;
 
 /** Every subcommand module exports `register`; the order here is the order in `--help`. */
-const subcommands: Register[] = [registerStart, registerCheck, registerDecode];
+const subcommands: Register[] = [registerStart, registerCheck, registerResource, registerDecode];
 
 export function buildProgram(): Command {
   const program = new Command('hbd')

@@ -16,7 +16,7 @@ export interface HostProbe {
   resourceScript(name: string, configDir: string): string | null;
 }
 
-function isExecutableFile(file: string): boolean {
+export function isExecutableFile(file: string): boolean {
   try {
     if (!fs.statSync(file).isFile()) return false;
     fs.accessSync(file, fs.constants.X_OK);

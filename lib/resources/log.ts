@@ -1,0 +1,12 @@
+// What the resource layer needs of a logger: lib/log/logger.ts's Logger fits, tests record.
+export interface ResourceLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  crit(message: string): void;
+  /** ha-debug only when `debug` ≥ level. */
+  debug(level: number, message: string): void;
+}
+
+/** Discards everything (the CLI prints results itself when no log is configured). */
+export const silentLog: ResourceLog = { info() {}, warn() {}, error() {}, crit() {}, debug() {} };
