@@ -81,7 +81,9 @@ function parseResource(t: Token, sink: Sink): Resource | null {
 
 /** One resource token (`IPaddr::10.0.0.5/24`, `10.0.0.5`, `httpd`), canonicalised and its built-in arguments checked. */
 export function parseResourceText(text: string, line: number): Parsed<Resource> {
-  const [script, ...args] = looksLikeIp(text) ? ['IPaddr', text] : text.split('::');
+  const [script, ...split] = looksLikeIp(text) ? ['IPaddr', text] : text.split('::');
+  // ResourceManager would split a compressed IPv6 address at its `::` too; hbd keeps it whole.
+  const args = script === 'IPv6addr' && split.length > 0 ? [split.join('::')] : split;
   if (script === '' || script.includes('/')) {
     return fail(`invalid resource [${text}]: [${script}] is not a script name`, 'write SCRIPT or SCRIPT::ARG…, where SCRIPT is a file in resource.d or /etc/init.d (no path)');
   }
