@@ -5,7 +5,9 @@
 //
 // Latency: every step is a fork+exec (≈2–5 ms each on an idle machine, more under load), so an
 // add costs one `ip` for the listing and one for the change, and the first ARP frame leaves one
-// arping start-up (≈2–5 ms) after announce() is called. The native backend does the same with
+// arping start-up (≈2–5 ms) after announce() is called; later rounds follow our own timer (this
+// arping knows only whole-second intervals), each frame one `arping -c 1`, which lingers ≈1 s
+// after sending, so an announce resolves ≈1 s after its last frame. The native backend does the same with
 // rtnetlink and an AF_PACKET socket from the engine thread, without processes.
 import type { AddResult, AddressBackend, AddressEntry, AnnounceOptions, AnnounceResult, VipSpec } from './address';
 import { commandLine, describeExit, outputTail, runCommand, type CommandRunner, type ExecResult } from './exec';
@@ -143,19 +145,25 @@ export class Iproute2Backend implements AddressBackend {
 
   async announce(vip: VipSpec, opts: AnnounceOptions): Promise<AnnounceResult> {
     if (!(opts.count >= 1) || !(opts.intervalMs >= 0)) throw backendError('EINVAL', 'announce', `announce: count must be ≥ 1 and intervalMs ≥ 0 (got ${opts.count}, ${opts.intervalMs})`);
-    // Sending takes (count-1)·interval; the timeout leaves room for start-up on a loaded machine.
-    const timeoutMs = (opts.count - 1) * opts.intervalMs + this.timeoutMs;
     let firstAt = Infinity;
     const spawned = (t: number): void => {
       firstAt = Math.min(firstAt, t);
     };
     if (vip.family === 6) {
+      // Sending takes (count-1)·interval; the timeout leaves room for start-up on a loaded machine.
+      const timeoutMs = (opts.count - 1) * opts.intervalMs + this.timeoutMs;
       await this.run([this.sendUa, '-i', String(opts.intervalMs), '-c', String(opts.count), vip.address, String(vip.prefix), vip.iface], 'send_ua', timeoutMs, spawned);
       return { firstAtMono: firstAt, frames: opts.count };
     }
-    const form = (flag: '-U' | '-A'): string[] => [this.arping, '-q', flag, '-c', String(opts.count), '-i', String(opts.intervalMs / 1000), '-I', vip.iface, vip.address];
-    const results = await Promise.allSettled([this.run(form('-U'), 'arping -U', timeoutMs, spawned), this.run(form('-A'), 'arping -A', timeoutMs, spawned)]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // iputils arping takes whole seconds for -i and lingers an interval after its last frame, so
+    // each frame is its own `arping -c 1`, started on our schedule: round k at k·intervalMs.
+    const form = (flag: '-U' | '-A'): string[] => [this.arping, '-q', flag, '-c', '1', '-I', vip.iface, vip.address];
+    const rounds = Array.from({ length: opts.count }, (_, k) =>
+      new Promise<void>((resolve) => setTimeout(resolve, k * opts.intervalMs)).then(() =>
+        Promise.all([this.run(form('-U'), 'arping -U', this.timeoutMs, spawned), this.run(form('-A'), 'arping -A', this.timeoutMs, spawned)]),
+      ),
+    );
+    const failed = (await Promise.allSettled(rounds)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     return { firstAtMono: firstAt, frames: 2 * opts.count };
   }
