@@ -2,6 +2,7 @@
 // rules with fake resources, script resources with temporary scripts, and argument validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +20,7 @@ import type { ResourceLog } from '../lib/resources/log';
 import type { ActionResult, Resource } from '../lib/resources/resource';
 import { statusSaysRunning } from '../lib/resources/resource';
 import { haEnvironment, ScriptResource } from '../lib/resources/script';
+import { tutorialFiles, withConfigDir } from './fixtures/config/dirs';
 
 function entry(iface: string, address: string, prefix: number, broadcast: string | null = null, label: string | null = iface): AddressEntry {
   return { family: address.includes(':') ? 6 : 4, iface, ifindex: 2, address, prefix, broadcast, label };
@@ -351,4 +353,17 @@ test('script resources: a start that leaves a daemon behind returns when the scr
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('hbd check: resource arguments are checked with file:line, a misspelt built-in gets a hint', async () => {
+  const haresources = 'node1 IPaddr::192.168.1.4/33\nnode2 IPAddr2::192.168.1.5/24/eth0\nnode1 IPaddr2::192.168.1.6/24/averyveryverylongname\nnode2 IPv6addr::2001:2::5/64/eth0 systemd::nginx\n';
+  await withConfigDir({ ...tutorialFiles(), haresources }, (dir) => {
+    const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'bin', 'hbd'), 'check', '-c', dir, '--node', 'node1'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const file = path.join(dir, 'haresources');
+    assert.match(r.stdout, new RegExp(`^${file}:1: error: resource \\[IPaddr::192\\.168\\.1\\.4/33\\]: invalid netmask \\[33\\]$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^${file}:3: error: resource \\[IPaddr2::192\\.168\\.1\\.6/24/averyveryverylongname\\]: interface name \\[averyveryverylongname\\] is longer than 15 characters$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^${file}:2: warning: resource script IPAddr2 not found: .*\\n {4}hint: did you mean the built-in IPaddr2\\?`, 'm'));
+    assert.doesNotMatch(r.stdout, /:4: /, 'IPv6addr and systemd are built-ins');
+  });
 });

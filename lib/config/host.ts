@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import type { Severity, Sink } from './diagnostics';
 import { BUILTIN_SCRIPTS } from './haresources';
+import { closest } from './suggest';
 import type { HaCf, ResourceGroup } from './types';
 
 export const INIT_DIR = '/etc/init.d';
@@ -63,7 +64,9 @@ export function checkHost(
         severity,
         line: r.line,
         message: `resource script ${r.script} not found: no executable ${path.join(configDir, 'resource.d', r.script)} or ${path.join(INIT_DIR, r.script)}`,
-        hint: 'install the service, or put an executable script taking start|stop|status in resource.d',
+        hint: closest(r.script, BUILTIN_SCRIPTS)
+          ? `did you mean the built-in ${closest(r.script, BUILTIN_SCRIPTS)}? (built-ins: ${BUILTIN_SCRIPTS.join(', ')})`
+          : `install the service, put an executable script taking start|stop|status in resource.d, or use a built-in: ${BUILTIN_SCRIPTS.join(', ')}`,
       });
     }
   }
