@@ -146,6 +146,24 @@ describe('resources in the netns lab', { skip }, () => {
     }
   });
 
+  test('IPv6addr: the address on the interface, unsolicited neighbour advertisements on the switch, stop removes it', async () => {
+    await n1.exec([tool('sysctl'), '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0']);
+    await ipIn(n1.ns, ['-6', 'addr', 'add', '2001:2::1/64', 'dev', 'eth0', 'nodad']);
+    const cap = await lab.startCapture(0, { filter: 'icmp6', name: 'ipv6-na' });
+    const r = resource('IPv6addr::2001:2:0::10') as IpResource;
+    const s = await r.start();
+    assert.equal(s.ok, true, s.outputTail);
+    await r.lastAnnounce;
+    assert.deepEqual(rec.lines.filter((l) => l.includes('could not announce')), []);
+    const line = (await ipIn(n1.ns, ['-6', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout.split('\n').find((l) => l.includes(' 2001:2::10/'));
+    assert.match(line ?? '', /inet6 2001:2::10\/64 scope global/);
+    const frames = (await run([tool('tcpdump'), '-r', await cap.stop(), '-n', '-e'])).stdout;
+    assert.ok(frames.split('\n').filter((l) => /neighbor advertisement, tgt is 2001:2::10/.test(l)).length >= 2, frames);
+    assert.equal((await r.status()).running, true);
+    assert.equal((await r.stop()).ok, true);
+    assert.doesNotMatch((await ipIn(n1.ns, ['-6', '-o', 'addr', 'show'])).stdout, /2001:2::10\//);
+  });
+
   test('address failures: interface missing, interface down, address already on another interface', async () => {
     const missing = await resource('IPaddr::198.18.0.120/24/eth9').start();
     assert.deepEqual([missing.ok, missing.outcome], [false, 'ENODEV'], missing.outputTail);

@@ -1,7 +1,8 @@
 // The TypeScript fallback's AddressBackend: iproute2 for the address (`ip -j addr show`,
 // `ip addr add … label …`, `ip addr del`) and iputils arping for the gratuitous ARP
 // (`arping -U`: request form, `arping -A`: reply form, run side by side), resource-agents'
-// send_ua for the IPv6 unsolicited neighbour advertisement.
+// send_ua for the IPv6 unsolicited neighbour advertisement (sent once duplicate address detection
+// has finished, as IPaddr2 does).
 //
 // Latency: every step is a fork+exec (≈2–5 ms each on an idle machine, more under load), so an
 // add costs one `ip` for the listing and one for the change, and the first ARP frame leaves one
@@ -150,9 +151,13 @@ export class Iproute2Backend implements AddressBackend {
       firstAt = Math.min(firstAt, t);
     };
     if (vip.family === 6) {
+      await this.waitForDad(vip);
       // Sending takes (count-1)·interval; the timeout leaves room for start-up on a loaded machine.
       const timeoutMs = (opts.count - 1) * opts.intervalMs + this.timeoutMs;
-      await this.run([this.sendUa, '-i', String(opts.intervalMs), '-c', String(opts.count), vip.address, String(vip.prefix), vip.iface], 'send_ua', timeoutMs, spawned);
+      const argv = [this.sendUa, '-i', String(opts.intervalMs), '-c', String(opts.count), vip.address, String(vip.prefix), vip.iface];
+      const r = await this.run(argv, 'send_ua', timeoutMs, spawned);
+      // send_ua exits 0 even when it could not bind the address; it says so on its output.
+      if (/ERROR/.test(r.stdout + r.stderr)) throw backendError('EADDRNOTAVAIL', 'send_ua', `${commandLine(argv)}: ${outputTail(r)}`);
       return { firstAtMono: firstAt, frames: opts.count };
     }
     // iputils arping takes whole seconds for -i and lingers an interval after its last frame, so
@@ -167,7 +172,28 @@ export class Iproute2Backend implements AddressBackend {
     if (failed) throw failed.reason;
     return { firstAtMono: firstAt, frames: 2 * opts.count };
   }
+
+  /**
+   * As IPaddr2's run_send_ua(): a new IPv6 address is `tentative` until duplicate address
+   * detection is done (about a second) and cannot be sent from; `dadfailed` means another node
+   * has it, and the address is taken away again.
+   */
+  private async waitForDad(vip: VipSpec): Promise<void> {
+    const deadline = this.clock() + DAD_WAIT_MS;
+    for (;;) {
+      const r = await this.run([this.ip, '-6', '-o', 'addr', 'show', 'dev', vip.iface, 'to', `${vip.address}/128`], 'ip addr show');
+      if (/dadfailed/.test(r.stdout)) {
+        await this.remove(vip).catch(() => undefined);
+        throw backendError('EADDRINUSE', 'DAD', `IPv6 address collision ${vip.address} on ${vip.iface}: another node answered duplicate address detection; the address was removed`);
+      }
+      if (!/tentative/.test(r.stdout) || this.clock() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, DAD_POLL_MS));
+    }
+  }
 }
+
+const DAD_WAIT_MS = 10_000;
+const DAD_POLL_MS = 100;
 
 function toEntries(links: readonly IpJsonLink[]): AddressEntry[] {
   return links.flatMap((l) =>
