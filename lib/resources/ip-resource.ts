@@ -25,6 +25,8 @@ export class IpResource implements Resource {
   readonly type: IpArgs['type'];
   /** The background announce of the last start (tests and shutdown wait on it); never rejects. */
   lastAnnounce: Promise<void> = Promise.resolve();
+  /** Bumped by every start and stop: an announce failing after a stop is expected, not an error. */
+  private epoch = 0;
 
   constructor(
     readonly text: string,
@@ -68,10 +70,14 @@ export class IpResource implements Resource {
       const added = await this.backend.add(vip);
       const where = `${vip.address}/${vip.prefix}${vip.broadcast ? ` brd ${vip.broadcast}` : ''} on ${vip.iface}${added.label && added.label !== vip.iface ? ` label ${added.label}` : ''}`;
       if (!vip.iface.startsWith('lo')) {
-        const opts = this.announce;
-        this.lastAnnounce = this.backend.announce(vip, opts).then(
+        const epoch = ++this.epoch;
+        this.lastAnnounce = this.backend.announce(vip, this.announce).then(
           (a) => this.log.debug(1, `${this.text}: announced ${vip.address} on ${vip.iface}: ${a.frames} frame(s)`),
-          (e: Error & { code?: string }) => this.log.error(`${this.text}: could not announce ${vip.address} on ${vip.iface} (${e.code ?? 'error'}): ${e.message}`),
+          (e: Error & { code?: string }) => {
+            // Stopped meanwhile: the later rounds cannot send from the removed address, as meant.
+            if (epoch !== this.epoch) this.log.debug(1, `${this.text}: announce of ${vip.address} ended by stop: ${e.message}`);
+            else this.log.error(`${this.text}: could not announce ${vip.address} on ${vip.iface} (${e.code ?? 'error'}): ${e.message}`);
+          },
         );
       }
       return this.result('start', t0, true, true, 'ok', added.changed ? `added ${where}` : `${where} was already there`);
@@ -82,6 +88,7 @@ export class IpResource implements Resource {
 
   async stop(): Promise<ActionResult> {
     const t0 = this.clock();
+    this.epoch++;
     try {
       const found = findAddress(this.args, await this.backend.list());
       if (found === null) return this.result('stop', t0, true, false, 'ok', `${this.args.spec.ip} is not configured`);
