@@ -13,6 +13,7 @@ import { parseHaresources, parseResourceText } from '../lib/config/haresources';
 import { parseBuiltinArgs } from '../lib/config/resource-args';
 import type { AddressBackend, AddressEntry, VipSpec } from '../lib/resources/address';
 import { firstFreeLabel } from '../lib/resources/address-iproute2';
+import { runCommand } from '../lib/resources/exec';
 import { GroupRunner } from '../lib/resources/group';
 import { IpResource, STATUS_RUNNING } from '../lib/resources/ip-resource';
 import { broadcastOf, intToIpv4, ipv4ToInt, resolveVip, type IpArgs } from '../lib/resources/ipaddr';
@@ -20,6 +21,7 @@ import type { ResourceLog } from '../lib/resources/log';
 import type { ActionResult, Resource } from '../lib/resources/resource';
 import { statusSaysRunning } from '../lib/resources/resource';
 import { haEnvironment, ScriptResource } from '../lib/resources/script';
+import { SystemdResource } from '../lib/resources/systemd';
 import { tutorialFiles, withConfigDir } from './fixtures/config/dirs';
 
 function entry(iface: string, address: string, prefix: number, broadcast: string | null = null, label: string | null = iface): AddressEntry {
@@ -366,4 +368,34 @@ test('hbd check: resource arguments are checked with file:line, a misspelt built
     assert.match(r.stdout, new RegExp(`^${file}:2: warning: resource script IPAddr2 not found: .*\\n {4}hint: did you mean the built-in IPaddr2\\?`, 'm'));
     assert.doesNotMatch(r.stdout, /:4: /, 'IPv6addr and systemd are built-ins');
   });
+});
+
+test('systemd::UNIT runs systemctl start/stop/is-active; status is the exit code of is-active', async () => {
+  const dir = tempDir();
+  try {
+    const calls = path.join(dir, 'calls');
+    const fake = path.join(dir, 'systemctl');
+    fs.writeFileSync(fake, `#!/bin/sh\necho "$*" >> ${calls}\n[ "$2" = is-active ] && { [ -e ${dir}/active ] && { echo active; exit 0; }; echo inactive; exit 3; }\n[ "$2" = start ] && touch ${dir}/active\n[ "$2" = stop ] && rm -f ${dir}/active\nexit 0\n`, { mode: 0o755 });
+    const r = new SystemdResource('systemd::nginx', 'nginx', { env: ENV, log: recorder().log, systemctl: fake });
+    assert.equal((await r.status()).running, false);
+    assert.equal((await r.start()).ok, true);
+    assert.equal((await r.status()).running, true);
+    assert.equal((await r.stop()).ok, true);
+    assert.deepEqual(fs.readFileSync(calls, 'utf8').trim().split('\n'), ['--no-ask-password is-active -- nginx', '--no-ask-password start -- nginx', '--no-ask-password is-active -- nginx', '--no-ask-password stop -- nginx']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('children get only the environment they are given, and stdin is /dev/null', async () => {
+  process.env.HBD_TEST_LEAK = 'leaked';
+  try {
+    const r = await runCommand(['/bin/sh', '-c', 'env; readlink /proc/$$/fd/0'], { timeoutMs: 5_000, env: { PATH: '/usr/bin:/bin', HA_x: '1' } });
+    assert.equal(r.code, 0);
+    assert.doesNotMatch(r.stdout, /HBD_TEST_LEAK/);
+    assert.match(r.stdout, /^HA_x=1$/m);
+    assert.match(r.stdout, /^\/dev\/null$/m);
+  } finally {
+    delete process.env.HBD_TEST_LEAK;
+  }
 });
