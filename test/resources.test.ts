@@ -387,8 +387,13 @@ test('systemd::UNIT runs systemctl start/stop/is-active; status is the exit code
   }
 });
 
-test('children get only the environment they are given, and stdin is /dev/null', async () => {
+test('children get only the environment they are given, stdin /dev/null and no other descriptor', async () => {
   process.env.HBD_TEST_LEAK = 'leaked';
+  // A descriptor without close-on-exec, as a careless parent of hbd would pass one.
+  const leak = spawnSync('/bin/bash', ['-c', 'exec 7>/dev/null; exec "$0" -e "$1"', process.execPath, `
+    const { runCommand } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'resources', 'exec.js'))});
+    runCommand(['/bin/sh', '-c', 'ls /proc/$$/fd'], { timeoutMs: 5000 }).then((r) => process.stdout.write(r.stdout));`], { encoding: 'utf8', timeout: 10_000 });
+  assert.deepEqual(leak.stdout.split('\n').filter(Boolean), ['0', '1', '2'], leak.stderr);
   try {
     const r = await runCommand(['/bin/sh', '-c', 'env; readlink /proc/$$/fd/0'], { timeoutMs: 5_000, env: { PATH: '/usr/bin:/bin', HA_x: '1' } });
     assert.equal(r.code, 0);

@@ -1,9 +1,10 @@
 // Every child process the resource layer starts (ip, arping, resource scripts, systemctl) goes
-// through here: argv only (no shell), a clean environment, stdin closed, only stdout/stderr
-// piped (libuv opens every other descriptor close-on-exec, so nothing of the daemon's sockets
-// leaks into a script), its own process group, and a hard timeout that SIGKILLs the whole group —
-// an init script that forks a hung helper cannot keep the action alive.
+// through here: argv only (no shell), a clean environment, stdin /dev/null, only stdout/stderr
+// piped, no other descriptor (libuv opens its own close-on-exec; descriptors hbd inherited without
+// it are closed by a bash trampoline), its own process group, and a hard timeout that SIGKILLs the
+// whole group — an init script that forks a hung helper cannot keep the action alive.
 import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
 
 import { monoNowMs } from '../transport/clock';
 
@@ -60,6 +61,40 @@ class Tail {
   }
 }
 
+const O_CLOEXEC = 0o2000000;
+const BASH = '/bin/bash';
+
+/**
+ * Descriptors ≥ 3 of this process that a child would inherit: ones hbd's own parent passed without
+ * close-on-exec (Node's own are all close-on-exec). Read at each spawn; a few /proc lookups.
+ */
+export function inheritableFds(): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return [];
+  }
+  return names
+    .map(Number)
+    .filter((fd) => fd >= 3)
+    .filter((fd) => {
+      try {
+        const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+        return flags !== null && (parseInt(flags[1], 8) & O_CLOEXEC) === 0;
+      } catch {
+        return false; // closed meanwhile (the readdir's own descriptor, for one)
+      }
+    });
+}
+
+/** argv, behind `bash -c 'exec N>&- …; exec "$@"'` when there are descriptors to close. */
+function withoutInheritedFds(argv: readonly string[]): readonly string[] {
+  const fds = inheritableFds();
+  if (fds.length === 0 || !fs.existsSync(BASH)) return argv;
+  return [BASH, '-c', `exec ${fds.map((fd) => `${fd}>&-`).join(' ')}; exec "$@"`, argv[0], ...argv];
+}
+
 export const runCommand: CommandRunner = (argv, opts) =>
   new Promise((resolve) => {
     const startedAtMono = monoNowMs();
@@ -71,7 +106,8 @@ export const runCommand: CommandRunner = (argv, opts) =>
       clearTimeout(timer);
       resolve({ argv, code, signal, timedOut, spawnError, stdout: out.text(), stderr: err.text(), startedAtMono, durationMs: monoNowMs() - startedAtMono });
     };
-    const child = cp.spawn(argv[0], argv.slice(1), { env: { ...(opts.env ?? BASE_ENV) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const real = withoutInheritedFds(argv);
+    const child = cp.spawn(real[0], real.slice(1), { env: { ...(opts.env ?? BASE_ENV) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const killGroup = (): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
