@@ -237,10 +237,13 @@ describe('resources in the netns lab', { skip }, () => {
       const r = spawnSync(tool('ip'), ['netns', 'exec', n1.ns, process.execPath, HBD, 'resource', ...args, '-c', configDir, '--node', 'n1'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HBD_TRANSPORT: 'ts' } });
       return { code: r.status, out: r.stdout, err: r.stderr };
     };
+    const haLog = path.join(n1.dirs.logs, 'ha-log');
+    n1.writeConfig({ haCf: `logfile ${haLog}\nnode n1\nnode n2\nbcast eth0\nenv svcdir=${svcDir}\n`, authkeys: 'auth 1\n1 sha1 secret\n' });
     const vip = 'IPaddr::198.18.0.150/24/eth0';
     let r = hbd('start', vip);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /^IPaddr::198\.18\.0\.150\/24\/eth0: started$/m);
+    assert.match(fs.readFileSync(haLog, 'utf8'), /info: Acquiring resource group: n1 IPaddr::198\.18\.0\.150\/24\/eth0$/m, 'by-hand actions go to ha-log');
     r = hbd('status', vip);
     assert.deepEqual([r.code, r.out], [0, `${vip}: running\n`]);
     r = hbd('stop', vip);

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { parseResourceText } from '../config/haresources';
 import { loadConfig } from '../config/load';
 import type { Resource as ResourceDecl } from '../config/types';
+import { Logger } from '../log/logger';
 import type { AddressBackend } from '../resources/address';
 import { DEFAULT_TIMEOUTS, type ActionTimeouts } from '../resources/command-action';
 import { GroupRunner } from '../resources/group';
@@ -67,7 +68,7 @@ Exit status: 0 done (status: every resource is running); 1 an action failed;
 /** Log lines go to stderr as `level: message` (heartbeat's texts), results to stdout. */
 function stderrLog(err: (s: string) => void): ResourceLog {
   const line = (level: string) => (m: string) => err(`${level}: ${m}\n`);
-  return { info: line('info'), warn: line('WARN'), error: line('ERROR'), crit: line('CRIT'), debug: (n, m) => n === 0 && err(`debug: ${m}\n`) };
+  return { info: line('info'), warn: line('WARN'), error: line('ERROR'), crit: line('CRIT'), debug: (n, m) => void (n === 0 && err(`debug: ${m}\n`)) };
 }
 
 export async function runResource(action: string, tokens: readonly string[], opts: ResourceCliOptions, io: ResourceCliIo): Promise<number> {
@@ -90,13 +91,29 @@ export async function runResource(action: string, tokens: readonly string[], opt
   const env = haEnvironment(
     cfg ?? { configDir: opts.configDir, localNode: (opts.node ?? os.hostname()).toLowerCase(), logging: { logfile: null, debugfile: null, facility: null, debugLevel: 0, logBadPacket: false, syslogMsgFmt: true }, env: [] },
   );
-  const log = stderrLog(io.err);
+  // As ResourceManager run by hand, the actions also go to ha.cf's logs.
+  const logger = cfg ? new Logger(cfg.localNode, { logfile: cfg.logging.logfile, debugfile: cfg.logging.debugfile, facility: cfg.logging.facility, debugLevel: cfg.logging.debugLevel }) : null;
+  const log = logger ? tee(stderrLog(io.err), logger) : stderrLog(io.err);
   const timeouts: ActionTimeouts = opts.timeout === undefined ? DEFAULT_TIMEOUTS : { start: opts.timeout * 1000, stop: opts.timeout * 1000, status: opts.timeout * 1000 };
   const transport = (io.env ?? process.env).HBD_TRANSPORT === 'ts' ? 'ts' : 'native';
   const backend = io.backend ?? selectAddressBackend(transport);
   const resources = decls.map((d) => createResource(d, { configDir: opts.configDir, env, backend, log, timeouts }));
   const runner = new GroupRunner({ key: tokens[0], node: cfg?.localNode ?? env.HA_CURHOST, resources }, { log });
-  return runAction(action as Action, runner, io);
+  try {
+    return await runAction(action as Action, runner, io);
+  } finally {
+    await logger?.close();
+  }
+}
+
+function tee(a: ResourceLog, b: ResourceLog): ResourceLog {
+  return {
+    info: (m) => (a.info(m), b.info(m)),
+    warn: (m) => (a.warn(m), b.warn(m)),
+    error: (m) => (a.error(m), b.error(m)),
+    crit: (m) => (a.crit(m), b.crit(m)),
+    debug: (n, m) => (a.debug(n, m), b.debug(n, m)),
+  };
 }
 
 async function runAction(action: Action, runner: GroupRunner, io: ResourceCliIo): Promise<number> {

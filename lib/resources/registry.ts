@@ -2,7 +2,7 @@
 // tests: built-in IPaddr/IPaddr2/IPv6addr over the address backend, systemd::UNIT, and scripts
 // from resource.d or /etc/init.d. Also picks the address backend that goes with the transport.
 import { parseBuiltinArgs, isBuiltin } from '../config/resource-args';
-import type { Resource as ResourceDecl, ResourceGroup } from '../config/types';
+import type { ClusterConfig, Resource as ResourceDecl, ResourceGroup } from '../config/types';
 import type { AddressBackend, AnnounceOptions } from './address';
 import { Iproute2Backend, type Iproute2Options } from './address-iproute2';
 import type { ActionTimeouts } from './command-action';
@@ -11,7 +11,7 @@ import { GroupRunner, type GroupOptions } from './group';
 import { IpResource } from './ip-resource';
 import type { ResourceLog } from './log';
 import type { Resource } from './resource';
-import { ScriptResource } from './script';
+import { haEnvironment, ScriptResource } from './script';
 import { SystemdResource } from './systemd';
 
 export interface RegistryOptions {
@@ -46,6 +46,16 @@ export function createResource(decl: ResourceDecl, opts: RegistryOptions): Resou
 /** The runner for one haresources group: `runner.acquire()`, `runner.release()`, `runner.status()`. */
 export function createGroupRunner(group: ResourceGroup, opts: RegistryOptions & Omit<GroupOptions, 'log'>): GroupRunner {
   return new GroupRunner({ key: group.key, node: group.node, resources: group.resources.map((r) => createResource(r, opts)) }, opts);
+}
+
+/** The daemon's options from its configuration: heartbeat's environment, the config dir. */
+export function registryOptions(config: ClusterConfig, parts: Omit<RegistryOptions, 'configDir' | 'env'>): RegistryOptions {
+  return { ...parts, configDir: config.configDir, env: haEnvironment(config) };
+}
+
+/** One runner per haresources group, by group key. */
+export function createGroupRunners(config: ClusterConfig, opts: RegistryOptions & Omit<GroupOptions, 'log'>): Map<string, GroupRunner> {
+  return new Map(config.resources.map((g) => [g.key, createGroupRunner(g, opts)]));
 }
 
 /**
