@@ -42,6 +42,7 @@ const ERRNO_TEXT: ReadonlyArray<[RegExp, string]> = [
   [/Cannot assign requested address|Address not found/i, 'EADDRNOTAVAIL'],
   [/Network is down|is down/i, 'ENETDOWN'],
   [/Invalid argument|invalid/i, 'EINVAL'],
+  [/No such file or directory|command not found/i, 'ENOENT'],
 ];
 
 function errnoOf(r: ExecResult): string {

@@ -126,18 +126,16 @@ export const runCommand: CommandRunner = (argv, opts) =>
       spawnError = e;
       if (child.pid === undefined) done(null, null);
     });
-    // 'close' waits for the pipes: a background grandchild holding them open is killed with the
-    // group on timeout; after a normal exit we do not wait for it beyond the timeout either.
-    child.once('exit', () => killGroupIfLingering());
-    child.once('close', (code, signal) => done(code, signal));
-    function killGroupIfLingering(): void {
-      // Pipes still open after the leader exited: a daemonised child kept them. Give up on its
-      // output rather than on the action, so `script start` that forks its server returns.
+    // 'close' waits for the pipes too. A daemon the script started in the background may hold
+    // them open for ever: once the script itself has exited, stop waiting for its output (the
+    // daemon stays; only a timeout kills the group).
+    child.once('exit', () => {
       setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
       }, 100).unref();
-    }
+    });
+    child.once('close', (code, signal) => done(code, signal));
   });
 
 /** `exit 3`, `killed by SIGKILL after the 30000 ms timeout`, `not started: ENOENT`. */
