@@ -20,7 +20,7 @@ import { labSkipReason } from './lab/env';
 import { Lab, type LabNode } from './lab/lab';
 import { ipIn, run, tool } from './lab/tools';
 
-const skip = labSkipReason() ?? (fs.existsSync('/usr/bin/arping') ? false : 'arping (iputils-arping) is not installed');
+const skip = labSkipReason() ?? (process.env.CI === 'true' || fs.existsSync('/usr/bin/arping') ? false : 'arping is not installed (apt-get install iputils-arping)');
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'resources');
 const HBD = path.resolve(__dirname, '..', '..', 'bin', 'hbd');
 const DEBIAN_AGENTS = '/etc/ha.d/resource.d';
