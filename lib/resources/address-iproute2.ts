@@ -4,9 +4,9 @@
 // send_ua for the IPv6 unsolicited neighbour advertisement (sent once duplicate address detection
 // has finished, as IPaddr2 does).
 //
-// Latency: every step is a fork+exec (≈2–5 ms each on an idle machine, more under load), so an
-// add costs one `ip` for the listing and one for the change, and the first ARP frame leaves one
-// arping start-up (≈2–5 ms) after announce() is called; later rounds follow our own timer (this
+// Latency (bench/resources/run.ts measures it): every step is a fork+exec, so an add costs one `ip`
+// for the listing and one for the change, and the first ARP frame leaves one arping start-up after
+// announce() is called; later rounds follow our own timer (this
 // arping knows only whole-second intervals), each frame one `arping -c 1`, which lingers ≈1 s
 // after sending, so an announce resolves ≈1 s after its last frame. The native backend does the same with
 // rtnetlink and an AF_PACKET socket from the engine thread, without processes.
