@@ -358,7 +358,7 @@ test('script resources: a start that leaves a daemon behind returns when the scr
 });
 
 test('hbd check: resource arguments are checked with file:line, a misspelt built-in gets a hint', async () => {
-  const haresources = 'node1 IPaddr::192.168.1.4/33\nnode2 IPAddr2::192.168.1.5/24/eth0\nnode1 IPaddr2::192.168.1.6/24/averyveryverylongname\nnode2 IPv6addr::2001:2::5/64/eth0 systemd::nginx\n';
+  const haresources = 'node1 IPaddr::192.168.1.4/33\nnode2 IPAddr2::192.168.1.5/24/eth0\nnode1 IPaddr2::192.168.1.6/24/averyveryverylongname\nnode2 IPv6addr::2001:2::5/64/hbdnosuch0 systemd::nginx\n';
   await withConfigDir({ ...tutorialFiles(), haresources }, (dir) => {
     const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'bin', 'hbd'), 'check', '-c', dir, '--node', 'node1'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 1, r.stdout + r.stderr);
@@ -366,7 +366,8 @@ test('hbd check: resource arguments are checked with file:line, a misspelt built
     assert.match(r.stdout, new RegExp(`^${file}:1: error: resource \\[IPaddr::192\\.168\\.1\\.4/33\\]: invalid netmask \\[33\\]$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${file}:3: error: resource \\[IPaddr2::192\\.168\\.1\\.6/24/averyveryverylongname\\]: interface name \\[averyveryverylongname\\] is longer than 15 characters$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${file}:2: warning: resource script IPAddr2 not found: .*\\n {4}hint: did you mean the built-in IPaddr2\\?`, 'm'));
-    assert.doesNotMatch(r.stdout, /:4: /, 'IPv6addr and systemd are built-ins');
+    assert.match(r.stdout, new RegExp(`^${file}:4: warning: resource \\[IPv6addr::2001:2::5/64/hbdnosuch0\\]: interface hbdnosuch0 does not exist on this host$`, 'm'));
+    assert.doesNotMatch(r.stdout, /:4: warning: resource script/, 'IPv6addr and systemd are built-ins');
   });
 });
 

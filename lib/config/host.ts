@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import type { Severity, Sink } from './diagnostics';
 import { BUILTIN_SCRIPTS } from './haresources';
 import { closest } from './suggest';
-import type { HaCf, ResourceGroup } from './types';
+import { parseBuiltinArgs } from './resource-args';
+import type { HaCf, Resource, ResourceGroup } from './types';
 
 export const INIT_DIR = '/etc/init.d';
 
@@ -38,6 +39,14 @@ export const systemProbe: HostProbe = {
   },
 };
 
+/** The interface an IPaddr/IPaddr2/IPv6addr resource names, if any. */
+function resourceNic(r: Resource): string | null {
+  if (r.ipaddr) return r.ipaddr.nic;
+  if (r.script !== 'IPv6addr') return null;
+  const a = parseBuiltinArgs('IPv6addr', r.args);
+  return a.ok && a.value.type === 'IPv6addr' ? a.value.spec.nic : null;
+}
+
 export function checkHost(
   haCf: HaCf,
   groups: readonly ResourceGroup[],
@@ -56,8 +65,9 @@ export function checkHost(
     }
   }
   for (const r of groups.flatMap((g) => g.resources)) {
-    if (r.ipaddr?.nic && !probe.interfaceExists(r.ipaddr.nic)) {
-      haresourcesSink.add({ severity, line: r.line, message: `resource [${r.text}]: interface ${r.ipaddr.nic} does not exist on this host`, hint: 'check the name with `ip link`' });
+    const nic = resourceNic(r);
+    if (nic && !probe.interfaceExists(nic)) {
+      haresourcesSink.add({ severity, line: r.line, message: `resource [${r.text}]: interface ${nic} does not exist on this host`, hint: 'check the name with `ip link`' });
     }
     if (!BUILTIN_SCRIPTS.includes(r.script) && probe.resourceScript(r.script, configDir) === null) {
       haresourcesSink.add({
