@@ -41,12 +41,17 @@ export class IpResource implements Resource {
     this.type = args.type;
   }
 
+  /** Like ResourceManager's `Running /etc/ha.d/resource.d/IPaddr 10.0.0.5 start`. */
+  private command(action: Action): string {
+    return `${this.type} ${this.arg} ${action} (built-in, ${this.backend.kind} backend)`;
+  }
+
   private result(action: Action, t0: number, ok: boolean, running: boolean, outcome: string, message: string): ActionResult {
     return {
       action,
       ok,
       running,
-      command: `${this.type} ${this.arg} ${action} (built-in, ${this.backend.kind} backend)`,
+      command: this.command(action),
       outcome,
       exitCode: null,
       outputTail: message,
@@ -63,6 +68,7 @@ export class IpResource implements Resource {
 
   async start(): Promise<ActionResult> {
     const t0 = this.clock();
+    this.log.info(`Running ${this.command('start')}`);
     try {
       const r = resolveVip(this.args, await this.backend.list());
       if (!r.ok) return this.result('start', t0, false, false, r.code, r.message);
@@ -89,6 +95,7 @@ export class IpResource implements Resource {
   async stop(): Promise<ActionResult> {
     const t0 = this.clock();
     this.epoch++;
+    this.log.info(`Running ${this.command('stop')}`);
     try {
       const found = findAddress(this.args, await this.backend.list());
       if (found === null) return this.result('stop', t0, true, false, 'ok', `${this.args.spec.ip} is not configured`);
