@@ -11,6 +11,7 @@ import fc from 'fast-check';
 
 import { parseHaresources, parseResourceText } from '../lib/config/haresources';
 import { parseBuiltinArgs } from '../lib/config/resource-args';
+import type { ClusterConfig } from '../lib/config/types';
 import type { AddressBackend, AddressEntry, VipSpec } from '../lib/resources/address';
 import { firstFreeLabel } from '../lib/resources/address-iproute2';
 import { runCommand } from '../lib/resources/exec';
@@ -18,6 +19,7 @@ import { GroupRunner } from '../lib/resources/group';
 import { IpResource, STATUS_RUNNING } from '../lib/resources/ip-resource';
 import { broadcastOf, intToIpv4, ipv4ToInt, resolveVip, type IpArgs } from '../lib/resources/ipaddr';
 import type { ResourceLog } from '../lib/resources/log';
+import { createGroupRunners, registryOptions } from '../lib/resources/registry';
 import type { ActionResult, Resource } from '../lib/resources/resource';
 import { statusSaysRunning } from '../lib/resources/resource';
 import { haEnvironment, ScriptResource } from '../lib/resources/script';
@@ -403,5 +405,26 @@ test('children get only the environment they are given, stdin /dev/null and no o
     assert.match(r.stdout, /^\/dev\/null$/m);
   } finally {
     delete process.env.HBD_TEST_LEAK;
+  }
+});
+
+test('the daemon\'s entry: group runners from the configuration, scripts with its environment', async () => {
+  const dir = tempDir();
+  try {
+    const out = path.join(dir, 'out');
+    writeScript(dir, 'svc', `[ "$1" = start ] && echo "$HA_CURHOST $HA_site" > ${out}; [ "$1" = status ] && [ -e ${out} ] && echo running; exit 0`);
+    const { groups, diagnostics } = parseHaresources('alice 198.18.0.100 svc\nbob IPaddr2::198.18.0.101/24/eth0\n', 'haresources', ['alice', 'bob']);
+    assert.deepEqual(diagnostics, []);
+    const config = { configDir: dir, localNode: 'alice', logging: { logfile: null, debugfile: null, facility: null, debugLevel: 0, logBadPacket: false, syslogMsgFmt: true }, env: [{ name: 'site', value: 'lab' }], resources: groups } as unknown as ClusterConfig;
+    const backend = new FakeBackend();
+    const runners = createGroupRunners(config, registryOptions(config, { backend, log: recorder().log }));
+    assert.deepEqual([...runners.keys()], ['198.18.0.100', 'IPaddr2::198.18.0.101/24/eth0']);
+    const o = await runners.get('198.18.0.100')!.acquire();
+    assert.deepEqual(o.started, ['198.18.0.100', 'svc']);
+    assert.equal(fs.readFileSync(out, 'utf8').trim(), 'alice lab');
+    assert.equal((await runners.get('198.18.0.100')!.status()).status, 'ALL');
+    assert.equal((await runners.get('IPaddr2::198.18.0.101/24/eth0')!.status()).status, 'NONE');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -29,7 +29,7 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 export const SEND_UA = '/usr/libexec/heartbeat/send_ua';
 
 /** An Error with the errno name, the command as syscall and what the tool said. */
-export function backendError(code: string, syscall: string, message: string): Error & { code: string; syscall: string } {
+function backendError(code: string, syscall: string, message: string): Error & { code: string; syscall: string } {
   return Object.assign(new Error(message), { code, syscall });
 }
 

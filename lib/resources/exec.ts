@@ -68,7 +68,7 @@ const BASH = '/bin/bash';
  * Descriptors ≥ 3 of this process that a child would inherit: ones hbd's own parent passed without
  * close-on-exec (Node's own are all close-on-exec). Read at each spawn; a few /proc lookups.
  */
-export function inheritableFds(): number[] {
+function inheritableFds(): number[] {
   let names: string[];
   try {
     names = fs.readdirSync('/proc/self/fd');

@@ -8,5 +8,3 @@ export interface ResourceLog {
   debug(level: number, message: string): void;
 }
 
-/** Discards everything (the CLI prints results itself when no log is configured). */
-export const silentLog: ResourceLog = { info() {}, warn() {}, error() {}, crit() {}, debug() {} };
