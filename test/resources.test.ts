@@ -56,7 +56,9 @@ test('findif: IPaddr takes the longest connected subnet, computes the broadcast,
   assert.deepEqual(resolved('198.18.2.9'), { family: 4, iface: 'eth1', address: '198.18.2.9', prefix: 24, broadcast: '198.18.2.255', label: null });
   assert.deepEqual(resolved('IPaddr::198.18.0.100/25'), { family: 4, iface: 'eth0', address: '198.18.0.100', prefix: 25, broadcast: '198.18.0.127', label: null });
   // A NIC without a subnet for the address: /32, as the C findif answers.
-  assert.deepEqual(resolved('IPaddr::198.19.0.5//eth0'), { family: 4, iface: 'eth0', address: '198.19.0.5', prefix: 32, broadcast: '198.19.0.5', label: null });
+  const nicOnly = (type: 'IPaddr' | 'IPaddr2', ip: string): IpArgs => ({ type, spec: { ip, cidrNetmask: null, nic: 'eth0', broadcast: null } });
+  assert.equal(parseResourceText('IPaddr::198.19.0.5//eth0', 1).ok, false, 'the wrappers would read eth0 as the netmask');
+  assert.deepEqual(resolveVip(nicOnly('IPaddr', '198.19.0.5'), HOST), { ok: true, vip: { family: 4, iface: 'eth0', address: '198.19.0.5', prefix: 32, broadcast: '198.19.0.5', label: null } });
   assert.equal(resolved('198.19.0.5'), 'ENODEV');
 });
 
@@ -65,7 +67,9 @@ test('findif: IPaddr2 labels only when NIC:LABEL is given, and takes the broadca
   assert.deepEqual(resolved('IPaddr2::198.18.2.9/26/eth1:web'), { family: 4, iface: 'eth1', address: '198.18.2.9', prefix: 26, broadcast: '198.18.2.127', label: 'eth1:web' });
   // /16 given: the /24 route does not match ip/16, so no broadcast is known.
   assert.deepEqual(resolved('IPaddr2::198.18.0.100/16/eth0'), { family: 4, iface: 'eth0', address: '198.18.0.100', prefix: 16, broadcast: null, label: 'eth0' });
-  assert.equal(resolved('IPaddr2::198.19.0.5//eth0'), 'ENODEV', 'NIC without netmask and no subnet: findif fails');
+  const nicOnly = (ip: string): IpArgs => ({ type: 'IPaddr2', spec: { ip, cidrNetmask: null, nic: 'eth0', broadcast: null } });
+  assert.equal(resolveVip(nicOnly('198.19.0.5'), HOST).ok, false, 'NIC without netmask and no subnet: findif fails');
+  assert.deepEqual(resolveVip(nicOnly('198.18.0.9'), HOST), { ok: true, vip: { family: 4, iface: 'eth0', address: '198.18.0.9', prefix: 24, broadcast: '198.18.0.255', label: 'eth0' } });
   assert.equal(resolved('IPaddr2::198.19.0.5'), 'ENODEV');
   assert.equal(parseResourceText('IPaddr2::198.18.0.5/24/eth0:averyverylonglabel', 1).ok, false);
 });

@@ -70,6 +70,8 @@ export function parseIpAddrArg(arg: string): Parsed<IpAddrSpec> {
   const [ipText, maskText = '', third = '', fourth = ''] = parts;
   const ip = parseIPv4(ipText);
   if (!ip.ok) return ip;
+  // The wrappers strip every `/` after the IP before reading the netmask: `IP//eth0` has netmask eth0.
+  if (maskText === '' && parts.length > 2) return fail(`empty netmask in [${arg}]`, 'give the netmask before the interface, e.g. 192.168.1.10/24/eth0');
   const mask = maskText === '' ? ok(null) : parseNetmask(maskText);
   if (!mask.ok) return mask;
   const thirdIsBroadcast = /^[0-9]/.test(third);
