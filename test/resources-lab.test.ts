@@ -132,11 +132,13 @@ describe('resources in the netns lab', { skip }, () => {
     for (const token of cases) {
       const [agent, arg] = token.split('::');
       const ip = arg.split('/')[0];
-      const debian = async (action: string): Promise<void> => {
+      const debian = async (action: string, expectedCode = 0): Promise<string> => {
         // Output to a file: the agents leave send_arp running in the background on their stdout.
         const log = path.join(n1.dirs.logs, `agent-${ip}-${action}.log`);
         const r = await n1.exec(['/usr/bin/env', `HA_RSCTMP=${rsctmp}`, 'sh', '-c', `${DEBIAN_AGENTS}/${agent} ${arg} ${action} </dev/null >${log} 2>&1`], { allowFailure: true, timeoutMs: 20_000 });
-        assert.equal(r.code, 0, `${agent} ${arg} ${action}: ${fs.readFileSync(log, 'utf8')}`);
+        const said = fs.readFileSync(log, 'utf8');
+        assert.equal(r.code, expectedCode, `${agent} ${arg} ${action}: ${said}`);
+        return said;
       };
       await debian('start');
       const theirs = await addrLine(n1, ip);
@@ -145,7 +147,10 @@ describe('resources in the netns lab', { skip }, () => {
       const r = resource(token);
       assert.equal((await r.start()).ok, true, token);
       const ours = await addrLine(n1, ip);
+      // heartbeat's own status check agrees with what the built-in did, both ways.
+      assert.match(await debian('status'), /Running OK/, `${token}: Debian's status after our start`);
       assert.equal((await r.stop()).ok, true, token);
+      assert.match(await debian('status', 7), /Resource is stopped/, `${token}: Debian's status after our stop`);
       assert.notEqual(theirs, null, `${token}: Debian's agent added it`);
       assert.equal(ours, theirs, token);
     }
