@@ -136,7 +136,7 @@ const CASES: readonly Case[] = [
   res('a group without resources', 'alice\n', [['error', 1, 'resource group of node alice lists no resources']]),
   res('IPaddr with an invalid address', 'alice IPaddr::10.0.0.300\n', [['error', 1, 'resource [IPaddr::10.0.0.300]: invalid IPv4 address [10.0.0.300]']]),
   res('IPaddr with a /33 netmask', 'alice IPaddr::10.0.0.5/33\n', [['error', 1, 'resource [IPaddr::10.0.0.5/33]: invalid netmask [33]']]),
-  res('IPaddr2 with two arguments', 'alice IPaddr2::10.0.0.5::x\n', [['error', 1, 'resource [IPaddr2::10.0.0.5::x]: IPaddr2 takes one argument IP[/NETMASK[/NIC[/BROADCAST]]], got 2']]),
+  res('IPaddr2 with two arguments', 'alice IPaddr2::10.0.0.5::x\n', [['error', 1, 'resource [IPaddr2::10.0.0.5::x]: IPaddr2 takes exactly one argument, got 2']]),
   res('a broadcast followed by a NIC', 'alice IPaddr::10.0.0.5/24/10.0.0.255/eth0\n', [['error', 1, 'resource [IPaddr::10.0.0.5/24/10.0.0.255/eth0]: [10.0.0.255] starts with a digit, so it is read as the broadcast address and nothing may follow it']]),
   res('a duplicate group key', 'alice httpd\nbob httpd\n', [['error', 2, 'duplicate resource group key [httpd]: the group on line 1 starts with it too']]),
   res('a key used as another group\'s resource', 'alice 10.0.0.5 httpd\nbob httpd smb\n', [['error', 1, 'resource [httpd] is also the key of the group on line 2: heartbeat finds groups by searching for their key, and would act on both lines']]),

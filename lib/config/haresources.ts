@@ -2,14 +2,16 @@
 // one resource group per logical line `node res1 res2 …`, a trailing `\` joins the next line,
 // `#` starts a comment anywhere, a resource is `script[::arg[::arg…]]`, and a bare IPv4-looking
 // resource means `IPaddr::<text>`. The group is named by its first resource (its key).
-import { ipv4Octets, parseIPv4, parseInterfaceName, parseNetmask } from './addresses';
 import { Sink, type Diagnostic } from './diagnostics';
 import { physicalLines } from './lines';
-import type { IpAddrSpec, Resource, ResourceGroup } from './types';
+import { BUILTIN_TYPES, isBuiltin, parseBuiltinArgs } from './resource-args';
+import type { Resource, ResourceGroup } from './types';
 import { fail, ok, type Parsed } from './values';
 
-/** Resource scripts hbd implements itself rather than running from resource.d. */
-export const BUILTIN_SCRIPTS: readonly string[] = ['IPaddr', 'IPaddr2'];
+export { parseIpAddrArg } from './resource-args';
+
+/** Resource types hbd implements itself rather than running from resource.d (resource-args.ts). */
+export const BUILTIN_SCRIPTS: readonly string[] = BUILTIN_TYPES;
 /** `systemd::UNIT` runs `systemctl start|stop|is-active UNIT`. */
 export const SYSTEMD_RESOURCE = 'systemd';
 
@@ -73,48 +75,26 @@ function looksLikeIp(text: string): boolean {
 }
 
 function parseResource(t: Token, sink: Sink): Resource | null {
-  const [script, ...args] = looksLikeIp(t.text) ? ['IPaddr', t.text] : t.text.split('::');
-  if (script === '' || script.includes('/')) {
-    sink.error(t.line, `invalid resource [${t.text}]: [${script}] is not a script name`, 'write SCRIPT or SCRIPT::ARG…, where SCRIPT is a file in resource.d or /etc/init.d (no path)');
-    return null;
-  }
-  if (args.includes('')) {
-    sink.error(t.line, `resource [${t.text}] has an empty argument`, 'arguments are separated by ::, each non-empty, e.g. Filesystem::/dev/sdb1::/data::ext4');
-    return null;
-  }
-  if (script === SYSTEMD_RESOURCE && args.length !== 1) {
-    sink.error(t.line, `resource [${t.text}]: systemd takes one argument, the unit, got ${args.length}`, 'write systemd::UNIT, e.g. systemd::nginx (runs systemctl start|stop|is-active nginx.service)');
-    return null;
-  }
-  let ipaddr: IpAddrSpec | null = null;
-  if (BUILTIN_SCRIPTS.includes(script)) {
-    const r = args.length === 1 ? parseIpAddrArg(args[0]) : fail(`${script} takes one argument IP[/NETMASK[/NIC[/BROADCAST]]], got ${args.length}`);
-    if (!r.ok) {
-      sink.error(t.line, `resource [${t.text}]: ${r.message}`, r.hint ?? `write ${script}::IP[/NETMASK[/NIC[/BROADCAST]]], e.g. ${script}::192.168.1.10/24/eth0`);
-      return null;
-    }
-    ipaddr = r.value;
-  }
-  return { script, args, text: t.text, line: t.line, ipaddr };
+  const r = parseResourceText(t.text, t.line);
+  if (r.ok) return r.value;
+  sink.error(t.line, r.message, r.hint);
+  return null;
 }
 
-/** `IP[/NETMASK[/NIC[/BROADCAST]]]`; a third part starting with a digit is the broadcast (spec §10.1). */
-export function parseIpAddrArg(arg: string): Parsed<IpAddrSpec> {
-  const parts = arg.split('/');
-  if (parts.length > 4) return fail(`too many / parts in [${arg}]`);
-  const [ipText, maskText = '', third = '', fourth = ''] = parts;
-  const ip = parseIPv4(ipText);
-  if (!ip.ok) return ip;
-  const mask = maskText === '' ? ok(null) : parseNetmask(maskText);
-  if (!mask.ok) return mask;
-  const thirdIsBroadcast = /^[0-9]/.test(third);
-  if (thirdIsBroadcast && fourth !== '') return fail(`[${third}] starts with a digit, so it is read as the broadcast address and nothing may follow it`);
-  const nic = third === '' || thirdIsBroadcast ? ok(null) : parseInterfaceName(third);
-  if (!nic.ok) return nic;
-  const bcastText = thirdIsBroadcast ? third : fourth;
-  const broadcast = bcastText === '' ? ok(null) : ipv4Octets(bcastText) ? ok(bcastText) : fail(`invalid broadcast address [${bcastText}]`);
-  if (!broadcast.ok) return broadcast;
-  return ok({ ip: ip.value, cidrNetmask: mask.value, nic: nic.value, broadcast: broadcast.value });
+/** One resource token (`IPaddr::10.0.0.5/24`, `10.0.0.5`, `httpd`), canonicalised and its built-in arguments checked. */
+export function parseResourceText(text: string, line: number): Parsed<Resource> {
+  const [script, ...split] = looksLikeIp(text) ? ['IPaddr', text] : text.split('::');
+  // ResourceManager would split a compressed IPv6 address at its `::` too; hbd keeps it whole.
+  const args = script === 'IPv6addr' && split.length > 0 ? [split.join('::')] : split;
+  if (script === '' || script.includes('/')) {
+    return fail(`invalid resource [${text}]: [${script}] is not a script name`, 'write SCRIPT or SCRIPT::ARG…, where SCRIPT is a file in resource.d or /etc/init.d (no path)');
+  }
+  if (args.includes('')) return fail(`resource [${text}] has an empty argument`, 'arguments are separated by ::, each non-empty, e.g. Filesystem::/dev/sdb1::/data::ext4');
+  if (!isBuiltin(script)) return ok({ script, args, text, line, ipaddr: null });
+  const r = parseBuiltinArgs(script, args);
+  if (!r.ok) return fail(`resource [${text}]: ${r.message}`, r.hint);
+  const ipaddr = r.value.type === 'IPaddr' || r.value.type === 'IPaddr2' ? r.value.spec : null;
+  return ok({ script, args, text, line, ipaddr });
 }
 
 /**

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 
 import type { Severity, Sink } from './diagnostics';
 import { BUILTIN_SCRIPTS, SYSTEMD_RESOURCE } from './haresources';
+import { parseBuiltinArgs } from './resource-args';
+import { closest } from './suggest';
 import type { HaCf, Resource, ResourceGroup } from './types';
 
 export const INIT_DIR = '/etc/init.d';
@@ -15,7 +17,8 @@ export const SYSLOG_SOCKET = '/dev/log';
 export const SYSTEMD_UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
 
 /** Resources hbd runs itself instead of a script: the address agents, IPv6addr included. */
-export const BUILTIN_RESOURCES: readonly string[] = [...BUILTIN_SCRIPTS, 'IPv6addr'];
+/** Built-ins that run in hbd itself (systemd::UNIT is built in too, but names a unit on the host). */
+export const BUILTIN_RESOURCES: readonly string[] = BUILTIN_SCRIPTS.filter((s) => s !== SYSTEMD_RESOURCE);
 
 export interface HostProbe {
   interfaceExists(name: string): boolean;
@@ -34,7 +37,7 @@ export type ResourceRunner =
   | { readonly kind: 'systemd'; readonly unit: string; readonly path: string }
   | { readonly kind: 'missing'; readonly searched: readonly string[] };
 
-function isExecutableFile(file: string): boolean {
+export function isExecutableFile(file: string): boolean {
   try {
     if (!fs.statSync(file).isFile()) return false;
     fs.accessSync(file, fs.constants.X_OK);
@@ -64,6 +67,14 @@ export const systemProbe: HostProbe = {
     return fs.existsSync(SYSLOG_SOCKET);
   },
 };
+
+/** The interface an IPaddr/IPaddr2/IPv6addr resource names, if any. */
+function resourceNic(r: Resource): string | null {
+  if (r.ipaddr) return r.ipaddr.nic;
+  if (r.script !== 'IPv6addr') return null;
+  const a = parseBuiltinArgs('IPv6addr', r.args);
+  return a.ok && a.value.type === 'IPv6addr' ? a.value.spec.nic : null;
+}
 
 /** heartbeat's ResourceManager search order. */
 function scriptDirs(configDir: string): string[] {
@@ -116,8 +127,9 @@ export function checkHost(
 }
 
 function checkResource(r: Resource, run: ResourceRunner, probe: HostProbe, severity: Exclude<Severity, 'note'>, haresourcesSink: Sink): void {
-  if (r.ipaddr?.nic && !probe.interfaceExists(r.ipaddr.nic)) {
-    haresourcesSink.add({ severity, line: r.line, message: `resource [${r.text}]: interface ${r.ipaddr.nic} does not exist on this host`, hint: 'check the name with `ip link`' });
+  const nic = resourceNic(r);
+  if (nic && !probe.interfaceExists(nic)) {
+    haresourcesSink.add({ severity, line: r.line, message: `resource [${r.text}]: interface ${nic} does not exist on this host`, hint: 'check the name with `ip link`' });
   }
   if (run.kind !== 'missing') return;
   if (r.script === SYSTEMD_RESOURCE) {
@@ -127,7 +139,9 @@ function checkResource(r: Resource, run: ResourceRunner, probe: HostProbe, sever
       severity,
       line: r.line,
       message: `resource script ${r.script} not found: no executable ${run.searched.join(' or ')}`,
-      hint: 'install the service, or put an executable script taking start|stop|status in resource.d',
+      hint: closest(r.script, BUILTIN_SCRIPTS)
+        ? `did you mean the built-in ${closest(r.script, BUILTIN_SCRIPTS)}? (built-ins: ${BUILTIN_SCRIPTS.join(', ')})`
+        : `install the service, put an executable script taking start|stop|status in resource.d, or use a built-in: ${BUILTIN_SCRIPTS.join(', ')}`,
     });
   }
 }
