@@ -243,6 +243,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            InstanceMethod<&EngineWrap::Send>("send"),
                            InstanceMethod<&EngineWrap::Retransmit>("retransmit"),
                            InstanceMethod<&EngineWrap::CheckIn>("checkIn"),
+                           InstanceMethod<&EngineWrap::MarkDead>("markDead"),
+                           InstanceMethod<&EngineWrap::HighestSeq>("highestSeq"),
                        });
   }
 
@@ -350,6 +352,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   // Harmless before start and after stop: the interval that calls it may outlive the engine.
   void CheckIn(const Napi::CallbackInfo&) { engine_->CheckIn(); }
+
+  void MarkDead(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Engine.markDead: node must be a string (got " + Describe(info[0]) + ")");
+    engine_->MarkDead(info[0].As<Napi::String>().Utf8Value());
+  }
+
+  Napi::Value HighestSeq(const Napi::CallbackInfo& info) { return JsInt(info.Env(), engine_->HighestSeq()); }
 
   Napi::FunctionReference onEvents_;
   std::unique_ptr<Engine> engine_;

@@ -144,13 +144,13 @@ const decoded = (b: Buffer) => {
 const names = (m: Message) => m.map((f) => f.name);
 const status = (dtMs: number, st = 'active') => statusMessage({ status: st, deadtimeMs: dtMs, flowControl: false });
 
-test('start sends st=up with dt, protocol=1 (flow control starts on, as in heartbeat), the control fields in order and a verifying signature', () =>
+test('start sends st=init (heartbeat\'s first status) with dt, protocol=1 (flow control starts on, as in heartbeat), the control fields in order and a verifying signature', () =>
   withRig({}, async (r) => {
     const m = decoded(await r.packets.next('first status', () => true));
     assert.deepEqual(names(m), ['t', 'st', 'dt', 'protocol', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
     assert.equal(get(m, 'protocol'), '1');
     assert.equal(get(m, 't'), 'status');
-    assert.equal(get(m, 'st'), 'up');
+    assert.equal(get(m, 'st'), 'init');
     assert.equal(get(m, 'dt'), hex(2 * QUIET));
     assert.equal(get(m, 'src'), 'n1');
     assert.deepEqual(getBuffer(m, 'srcuuid'), N1);
@@ -183,6 +183,8 @@ test('the beat follows keepalive on its own schedule', () =>
     assert.equal(get(decoded(fifth), 't'), 'status');
     const seqs = r.packets.items.slice(0, 5).map((b) => get(decoded(b), 'seq'));
     assert.deepEqual(seqs, ['1', '2', '3', '4', '5']);
+    const sts = r.packets.items.slice(0, 5).map((b) => get(decoded(b), 'st'));
+    assert.deepEqual(sts, ['init', 'up', 'up', 'up', 'up'], 'st=init once, then the status set (up by default)');
   }));
 
 test('send shares the seq counter with status, NS_ types get none, dest gets the learned destuuid', () =>

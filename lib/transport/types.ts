@@ -94,7 +94,10 @@ export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | '
 
 export interface Transport {
   readonly kind: 'native' | 'ts';
-  /** Opens every medium and starts beating with `st=up`. Rejects with the failing medium, syscall and errno. */
+  /**
+   * Opens every medium and starts beating: one `st=init` status first (as heartbeat does), then the
+   * status set (default `up`). Rejects with the failing medium, syscall and errno.
+   */
   start(onEvent: (e: TransportEvent) => void): Promise<void>;
   /** Changes `st` and sends a status at once (heartbeat does so on every local change). */
   setStatus(status: 'up' | 'active'): void;
@@ -108,6 +111,13 @@ export interface Transport {
   send(message: Message): number | null;
   /** Re-sends a message we sent earlier (identical bytes) from the 500-message history. */
   retransmit(seq: number): RetransmitResult;
+  /** The last seq given to a sequenced message (firstSeq − 1 before any): heartbeat's hiseq. */
+  highestSeq(): number;
+  /**
+   * The peer announced its shutdown (`shutdone`): it counts as dead from now on, without a
+   * peer-dead event, and no status of the same generation brings it back; a restart does.
+   */
+  markDead(node: string): void;
   /** JS is alive; see TransportOptions.stallLimitMs. */
   checkIn(): void;
   /** Sends nothing more, closes every socket. */
