@@ -130,6 +130,23 @@ for (const [name, kinds] of pairings) {
     });
   });
 
+  test(`${name}: a node's SIGTERM is its shutdown notice: gone at once, never declared dead later, back when it restarts`, { skip: skipFor(kinds), timeout: 90_000 }, async () => {
+    await withLab({ nodes: 2 }, async (lab) => {
+      const [p1, p2] = await cluster(lab, kinds, ['bcast eth0']);
+      const [n1, n2] = [lab.node(1), lab.node(2)];
+      p2.kill('SIGTERM');
+      await p1.waitFor(new RegExp(`info: Received shutdown notice from '${n2.name}'\\.`), 10_000);
+      assert.deepEqual(await p2.exited, { code: 0, signal: null });
+      // Well past the deadtime (1 s) after its last status: no death, only the link times out.
+      await p1.waitFor(new RegExp(`info: Link ${n2.name}:eth0 dead\\.`), 5_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.doesNotMatch(logOf(n1), /is dead/);
+      await startNode(n2, kinds[1], haCf(lab, ['bcast eth0'], FAST, 2));
+      await p1.waitFor(new RegExp(`Status update for node ${n2.name}: status active[\\s\\S]*Status update for node ${n2.name}: status active`), 20_000);
+      assert.doesNotMatch(logOf(n1), /is dead|returning after partition/);
+    });
+  });
+
   test(`${name}: a node restarted within deadtime is seen as restarted (new generation)`, { skip: skipFor(kinds), timeout: 90_000 }, async () => {
     await withLab({ nodes: 2 }, async (lab) => {
       const slow: Timing = { keepalive: '100ms', deadtime: '4000ms', warntime: '2000ms', initdead: '8000ms' };
