@@ -166,3 +166,20 @@ test('three nodes, native and ts mixed, all reach active', { skip: skipFor(['nat
     await cluster(lab, ['native', 'ts', 'native'], ['bcast eth0']);
   });
 });
+
+test('SIGTERM before comm-up waits for it (heartbeat: "Shutdown delayed until Communication is up."), then status, shutdone, exit', { skip: skipFor(['ts']), timeout: 90_000 }, async () => {
+  await withLab({ nodes: 2 }, async (lab) => {
+    // n2 never starts: comm comes up when initdead (3 s) declares it dead.
+    const n1 = lab.node(1);
+    const p1 = await startNode(n1, 'ts', haCf(lab, ['bcast eth0'], FAST, 2));
+    await p1.waitFor(/Local status now set to: 'up'/, 10_000);
+    const termAt = Date.now();
+    p1.kill('SIGTERM');
+    await p1.waitFor(/WARN: Shutdown delayed until Communication is up\./, 5_000);
+    assert.deepEqual(await p1.exited, { code: 0, signal: null });
+    const log = logOf(n1);
+    const order = [/Comm_now_up\(\)/, /Heartbeat shutdown in progress\./, /Heartbeat shutdown complete\./].map((re) => log.search(re));
+    assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `comm-up, then shutdown in progress, then complete:\n${log}`);
+    assert.ok(Date.now() - termAt >= 2000, 'it stayed until comm-up');
+  });
+});
