@@ -68,7 +68,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(over: Partial<TransportOptions> = {}): Promise<Rig> {
+async function rig(over: Partial<TransportOptions> = {}, beforeStart: (t: Transport) => void = () => undefined): Promise<Rig> {
   const peer = dgram.createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     peer.once('error', reject);
@@ -100,6 +100,7 @@ async function rig(over: Partial<TransportOptions> = {}): Promise<Rig> {
   const transport = createUdpTransport(opts);
   const events = new Stream<TransportEvent>();
   try {
+    beforeStart(transport);
     await transport.start((e) => events.push(e));
   } catch (e) {
     peer.close();
@@ -176,6 +177,16 @@ test('status changes go out at once: st, the dt bump, and no protocol field once
     assert.equal(get(decoded(await r.packets.next('status after the bump ends', () => true, 3)), 'dt'), hex(2 * QUIET));
     assert.equal(r.packets.items.length, 4);
   }));
+
+test('a deadtime bump set before start is in the first status (heartbeat: st=init with dt + 2000)', async () => {
+  const r = await rig({}, (t) => t.setDeadtimeBump(2000));
+  try {
+    const first = decoded(await r.packets.next('first status', () => true));
+    assert.deepEqual([get(first, 'st'), get(first, 'dt')], ['init', hex(2 * QUIET + 2000)]);
+  } finally {
+    await r.close();
+  }
+});
 
 test('the beat follows keepalive on its own schedule', () =>
   withRig({ keepaliveMs: 20, deadtimeMs: 2 * QUIET }, async (r) => {

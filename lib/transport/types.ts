@@ -29,7 +29,11 @@ export type LivenessEvent =
 export type TransportEvent = EventTime &
   (
     | LivenessEvent
-    /** Every accepted status, for sequence tracking and status changes in lib/membership. */
+    /**
+     * Every status newer than the last one (liveness refreshed), and every older one (a
+     * retransmission or a copy that was overtaken: liveness untouched), for sequence tracking and
+     * status changes in lib/membership, which applies an older status's content never.
+     */
     | { readonly type: 'status'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number; readonly generation: number }
     /** Every accepted non-status message, addressed to us or not (membership tracks all seqs). */
     | { readonly type: 'message'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number | null; readonly generation: number; readonly forUs: boolean }
