@@ -182,6 +182,8 @@ export class Daemon {
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { medium?: string };
       log.error(`cannot start the ${transport.kind} transport: ${err.message}`);
+      d.closing = true; // the start-up bump's timer must not keep a failed start alive
+      if (d.membershipTimer) clearTimeout(d.membershipTimer);
       fs.rmSync(pidFile, { force: true });
       await log.close();
       throw e;
