@@ -30,6 +30,8 @@ export interface DaemonOptions {
 }
 
 const PID_FILE = 'hbd.pid';
+/** heartbeat's final shutdown phases after its own shutdone: 1 s, then 1 s more (spec §8.8). */
+const FINAL_SHUTDOWN_MS = 2000;
 
 /** heartbeat's start-up line for each medium (HBcomm plugins' cl_log texts). */
 function mediumStartedText(m: ConfigMedium, port: number): string {
@@ -116,6 +118,10 @@ export class Daemon {
    * control socket, the stall guard), with the exit status for `hbd start`.
    */
   readonly stopped = new Promise<number>((resolve) => (this.markStopped = resolve));
+  /** Set once the transport is being closed: from then on events are dropped. */
+  private closing = false;
+  private commUp = false;
+  private readonly onCommUp: (() => void)[] = [];
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
 
@@ -183,16 +189,33 @@ export class Daemon {
     else log.info('hbd: using the native engine');
 
     const membership = new Membership(
-      { localNode: cfg.localNode, nodes: topts.nodes, pingNodes: topts.pingNodes?.map((p) => p.name), maxRexmitDelayMs: cfg.maxRexmitDelayMs, keepaliveMs: cfg.timings.keepaliveMs, deadtimeMs: cfg.timings.deadtimeMs },
+      {
+        localNode: cfg.localNode,
+        nodes: topts.nodes,
+        pingNodes: topts.pingNodes?.map((p) => p.name),
+        maxRexmitDelayMs: cfg.maxRexmitDelayMs,
+        keepaliveMs: cfg.timings.keepaliveMs,
+        deadtimeMs: cfg.timings.deadtimeMs,
+        // heartbeat's start-up grace covers its own late first beats; the engine thread has none.
+        startDeadtimeBump: transport.kind !== 'native',
+        highestSeq: () => transport.highestSeq(),
+      },
       monoNowMs(),
       Math.random,
     );
     const d = new Daemon(cfg, log, opts.logStderr, transport, membership, pidFile);
+    // The first status (st=init) already carries the start-up dt and flow control: those settings
+    // go to the transport before it starts, the rest (status up, its log line) after.
+    const startActions = membership.start(monoNowMs());
+    const early = (a: MembershipAction) => a.type === 'flow-control' || a.type === 'deadtime-bump';
+    d.apply(startActions.filter(early));
     try {
       await transport.start((e) => d.onTransportEvent(e));
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { medium?: string };
       log.error(`cannot start the ${transport.kind} transport: ${err.message}`);
+      d.closing = true; // the start-up bump's timer must not keep a failed start alive
+      if (d.membershipTimer) clearTimeout(d.membershipTimer);
       fs.rmSync(pidFile, { force: true });
       await log.close();
       throw e;
@@ -204,7 +227,7 @@ export class Daemon {
     }
     // heartbeat's ping plugins, once per ping medium.
     for (const p of topts.pingNodes ?? []) log.info(p.group ? 'ping group heartbeat started.' : 'ping heartbeat started.');
-    d.apply(membership.start(monoNowMs()));
+    d.apply(startActions.filter((a) => !early(a)));
     return d;
   }
 
@@ -243,16 +266,32 @@ export class Daemon {
     return result;
   }
 
-  /** Clean shutdown: tell the peers, stop beating, release files. Idempotent. */
-  /** @param status what `hbd start` exits with afterwards (1: the daemon stopped itself). */
+  /**
+   * Clean shutdown in heartbeat's order (spec §8.8): not before comm-up ("Shutdown delayed until
+   * Communication is up."), then a status, the shutdone notice (peers running heartbeat take it as
+   * "all its resources are released", §5.4), heartbeat's final 2 s in which we still answer
+   * retransmission requests, and the end of beating. Idempotent. `stall`: at once, no notice
+   * (the peers must take over from a node whose JavaScript wedged).
+   * @param status what `hbd start` exits with afterwards (1: the daemon stopped itself).
+   */
   stop(reason: string, status = 0): Promise<void> {
     this.stopping ??= (async () => {
-      this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
       this.log.debug(1, `shutdown requested: ${reason}`);
+      if (reason !== 'stall') {
+        if (!this.commUp) {
+          this.log.warn('Shutdown delayed until Communication is up.');
+          await new Promise<void>((resolve) => this.onCommUp.push(resolve));
+        }
+        this.transport.setStatus(this.localStatus());
+        this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
+        this.apply([{ type: 'send', message: shutdoneMessage() }]);
+        await new Promise((resolve) => setTimeout(resolve, FINAL_SHUTDOWN_MS));
+      } else {
+        this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
+      }
+      this.closing = true;
       if (this.membershipTimer) clearTimeout(this.membershipTimer);
       if (this.alive) clearInterval(this.alive);
-      // Peers running heartbeat take this as "all our resources are released" (spec §5.4).
-      this.transport.send(shutdoneMessage());
       await this.transport.stop();
       fs.rmSync(this.pidFile, { force: true });
       this.log.info(`${this.cfg.localNode} Heartbeat shutdown complete.`);
@@ -262,8 +301,13 @@ export class Daemon {
     return this.stopping;
   }
 
+  /** The local status membership set last (the transport's `st`). */
+  private localStatus(): 'up' | 'active' {
+    return this.membership.snapshot().nodes.find((n) => n.local)?.status === 'active' ? 'active' : 'up';
+  }
+
   private onTransportEvent(e: TransportEvent): void {
-    if (this.stopping) return;
+    if (this.closing) return;
     switch (e.type) {
       case 'stall-stop':
         this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);
@@ -287,7 +331,7 @@ export class Daemon {
     for (const a of actions) {
       switch (a.type) {
         case 'send':
-          this.transport.send(a.message);
+          this.apply(this.membership.sent(a.message, this.transport.send(a.message)));
           break;
         case 'retransmit':
           this.apply(this.membership.onRetransmitResult(a.seq, a.to, this.transport.retransmit(a.seq), monoNowMs()));
@@ -297,6 +341,11 @@ export class Daemon {
           break;
         case 'comm-up':
           this.transport.setCommUp();
+          this.commUp = true;
+          for (const resolve of this.onCommUp.splice(0)) resolve();
+          break;
+        case 'mark-dead':
+          this.transport.markDead(a.node);
           break;
         case 'flow-control':
           this.transport.setFlowControl(a.on);
@@ -310,6 +359,8 @@ export class Daemon {
         case 'deliver':
         case 'node-status':
         case 'link-status':
+        case 'peer-restart':
+        case 'partition-healed':
           // Consumed by resource policy and the control socket (later work); recorded for debugging.
           // Serialised only when it will be logged.
           if (this.log.debugLevel >= 2) this.log.debug(2, `${a.type}: ${JSON.stringify(a, (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))}`);
@@ -323,7 +374,7 @@ export class Daemon {
     if (this.membershipTimer) clearTimeout(this.membershipTimer);
     this.membershipTimer = null;
     const at = this.membership.nextTimer();
-    if (at === Infinity || this.stopping) return;
+    if (at === Infinity || this.closing) return;
     this.membershipTimer = setTimeout(() => this.apply(this.membership.onTimer(monoNowMs())), Math.max(0, at - monoNowMs()));
   }
 }

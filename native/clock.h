@@ -30,9 +30,15 @@ inline Nanos WallNanos() { return ClockNanos(CLOCK_REALTIME); }
 // Milliseconds as a double: the unit of every time the engine shows to JavaScript.
 inline double NanosToMs(Nanos ns) { return static_cast<double>(ns) / 1e6; }
 
-// Rounds up, so that a timer armed for a deadline never fires before it.
+// The largest and smallest ns a double converts to without overflow (casting beyond is undefined).
+constexpr double kMaxNanosDouble = 9.2e18;
+
+// Rounds up, so that a timer armed for a deadline never fires before it. Saturates: a deadline
+// beyond the representable range stays far in the future instead of wrapping into the past.
 inline Nanos MsToNanosCeil(double ms) {
   const double ns = ms * 1e6;
+  if (!(ns < kMaxNanosDouble)) return static_cast<Nanos>(kMaxNanosDouble);  // NaN too
+  if (ns <= -kMaxNanosDouble) return -static_cast<Nanos>(kMaxNanosDouble);
   const Nanos whole = static_cast<Nanos>(ns);
   return static_cast<double>(whole) < ns ? whole + 1 : whole;
 }

@@ -30,7 +30,8 @@ constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
 // Per wake and medium: a flooded medium must not starve the timers.
 constexpr int kMaxPacketsPerWake = 256;
 
-Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::llround(ms * 1e6)); }
+// Saturating, as MsToNanosCeil: no timing from a peer or an option may wrap around.
+Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::clamp(std::round(ms * 1e6), -kMaxNanosDouble, kMaxNanosDouble)); }
 
 // The first slot of t0 + k·period strictly after `now`: missed slots are skipped, not sent in a burst.
 Nanos NextSlot(Nanos t0, Nanos period, Nanos now) { return t0 + ((now - t0) / period + 1) * period; }
@@ -170,6 +171,14 @@ void Engine::SetCommUp() {
   Wake();  // the deadlines change: re-arm the timer
 }
 
+void Engine::MarkDead(const std::string& node) {
+  {
+    std::lock_guard<std::mutex> lock(settingsMu_);
+    markDead_.push_back(node);
+  }
+  Wake();  // the deadlines change: re-arm the timer
+}
+
 void Engine::SetFlowControl(bool on) {
   std::lock_guard<std::mutex> lock(settingsMu_);
   settings_.flowControl = on;
@@ -196,7 +205,19 @@ void Engine::Run() {
     if (auto e = LockEngineMemory()) events.push_back(Now(WarningEvent{*e}));
   }
   t0_ = MonoNanos();
-  nextBeat_ = t0_;  // the first status goes out at once
+  // heartbeat's first status says st=init (hb_add_deadtime() sends it before set_local_status(up)):
+  // peers that still count us active see the restart in it. Then the beat goes on at t0 + keepalive.
+  {
+    Settings first;
+    {
+      std::lock_guard<std::mutex> lock(settingsMu_);
+      first = settings_;
+    }
+    first.status = "init";
+    SendStatus(first, events);
+    FlushOutbox(events);
+  }
+  nextBeat_ = t0_ + MsToNanos(opts_.liveness.keepaliveMs);
   lastDrain_ = t0_;
   lastArrival_ = t0_;
   armedAt_ = -1;
@@ -265,12 +286,15 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   if (linkChanged) OnLinkChanges(events);
 
   Settings s;
+  std::vector<std::string> dead;
   {
     std::lock_guard<std::mutex> lock(settingsMu_);
     s = settings_;
     settings_.statusNow = false;
+    dead.swap(markDead_);  // empty in the common case: no allocation
   }
   if (s.commUp) liveness_->SetCommUp();
+  for (const std::string& node : dead) liveness_->MarkDead(node);
   CheckJsStall(now, events);
   const bool beatDue = now >= nextBeat_;
   if (beatDue) nextBeat_ = NextSlot(t0_, MsToNanos(opts_.liveness.keepaliveMs), now);

@@ -73,6 +73,10 @@ class Engine {
   void SetFlowControl(bool on);
   std::variant<std::optional<int64_t>, EncodeError> Send(Message m);
   RetransmitResult Retransmit(int64_t seq);
+  // The peer announced its shutdown: no death deadline until it restarts (Liveness::MarkDead).
+  void MarkDead(const std::string& node);
+  // The last seq given to a sequenced message (firstSeq - 1 before any).
+  int64_t HighestSeq() { return outbox_.HighestSeq(); }
   void CheckIn() { lastCheckIn_.store(MonoNanos(), std::memory_order_relaxed); }
   // The takeover fast path (native/plan.h, native/engine_plan.cc): nullopt clears node's plan.
   std::optional<SysError> SetTakeoverPlan(const std::string& node, std::optional<PlanSpec> plan);
@@ -124,6 +128,7 @@ class Engine {
 
   std::mutex settingsMu_;
   Settings settings_;
+  std::vector<std::string> markDead_;  // nodes for Liveness::MarkDead, under settingsMu_
   std::atomic<bool> stopping_{false};
   std::atomic<Nanos> lastCheckIn_{0};
   std::thread thread_;

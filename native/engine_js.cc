@@ -283,6 +283,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            InstanceMethod<&EngineWrap::Retransmit>("retransmit"),
                            InstanceMethod<&EngineWrap::CheckIn>("checkIn"),
                            InstanceMethod<&EngineWrap::SetTakeoverPlan>("setTakeoverPlan"),
+                           InstanceMethod<&EngineWrap::MarkDead>("markDead"),
+                           InstanceMethod<&EngineWrap::HighestSeq>("highestSeq"),
                        });
   }
 
@@ -404,6 +406,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     if (!info[1].IsNull()) plan = PlanFromJs(env, info[1]);
     if (auto e = engine_->SetTakeoverPlan(node, std::move(plan))) throw SysErrorToJs(env, *e);
   }
+
+  void MarkDead(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Engine.markDead: node must be a string (got " + Describe(info[0]) + ")");
+    engine_->MarkDead(info[0].As<Napi::String>().Utf8Value());
+  }
+
+  Napi::Value HighestSeq(const Napi::CallbackInfo& info) { return JsInt(info.Env(), engine_->HighestSeq()); }
 
   Napi::FunctionReference onEvents_;
   std::set<std::string> peers_;  // the normal nodes other than us: who can have a takeover plan

@@ -41,6 +41,11 @@ RetransmitResult SendHistory::Take(int64_t seq, Nanos now, std::string* bytes) {
   return RetransmitResult::NotFound;
 }
 
+int64_t Outbox::HighestSeq() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nextSeq_ - 1;
+}
+
 Outbox::Outbox(OutboxConfig cfg) : cfg_(std::move(cfg)), nextSeq_(cfg_.firstSeq), history_(cfg_.firstSeq, cfg_.retransmitGap) {
   uuids_[cfg_.identity.node] = cfg_.identity.uuid;
 }

@@ -62,6 +62,8 @@ class Outbox {
   // `ts`, when given, receives the unix seconds stamped into the message's ts field.
   std::variant<std::optional<int64_t>, EncodeError> Send(Message m, Nanos monoNow, int64_t* ts = nullptr);
   RetransmitResult Retransmit(int64_t seq, Nanos monoNow);
+  // The last seq given (firstSeq - 1 before any): heartbeat's hiseq, the bound for a peer's ackseq.
+  int64_t HighestSeq();
   // A node's UUID from an accepted packet's srcuuid, for dest -> destuuid on later sends.
   void LearnUuid(const std::string& node, const std::string& uuid);
   // Everything queued so far, in seq order (engine thread).

@@ -60,7 +60,7 @@ void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::st
     s.generation = c.generation;
     s.seq = *c.seq;
     const std::string* st = StringField(packet.message, "st");
-    s.status = st ? *st : "";
+    if (st) s.status = *st;
     const std::string* dt = StringField(packet.message, "dt");
     const auto dtMs = dt ? ParseHex(*dt) : std::nullopt;
     s.dtMs = dtMs ? static_cast<double>(*dtMs) : 0;

@@ -9,11 +9,11 @@ namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
-LivenessEvent Event(LivenessEvent::Type type, const std::string& node, const std::string& link = {}) {
+LivenessEvent Event(LivenessEvent::Type type, std::string_view node, std::string_view link = {}) {
   LivenessEvent e;
   e.type = type;
-  e.node = node;
-  e.link = link;
+  e.node = std::string(node);
+  e.link = std::string(link);
   return e;
 }
 
@@ -35,7 +35,13 @@ const char* LivenessEventName(LivenessEvent::Type t) {
 
 double StallThresholdMs(double keepaliveMs) { return std::max(5.0, keepaliveMs / 2); }
 
+double AdvertisedDeadtime(double dtMs) {
+  if (!(dtMs > 0)) return 0;
+  return std::min(dtMs, kMaxAdvertisedDeadtimeMs);
+}
+
 Liveness::Liveness(LivenessConfig cfg, double startMono) : cfg_(std::move(cfg)), graceUntil_(-kInfinity) {
+  peers_.reserve(cfg_.nodes.size() + cfg_.pingNodes.size());  // never reallocated: index_ views stay valid
   for (const std::string& node : cfg_.nodes) Add(node, false, startMono);
   for (const std::string& node : cfg_.pingNodes) Add(node, true, startMono);
 }
@@ -47,16 +53,16 @@ void Liveness::Add(const std::string& node, bool ping, double startMono) {
   p.lastStatus = startMono;
   p.dtMs = cfg_.deadtimeMs;
   p.ping = ping;
-  index_.emplace(node, peers_.size());
   peers_.push_back(std::move(p));
+  index_.emplace(peers_.back().node, peers_.size() - 1);
 }
 
-Liveness::Peer* Liveness::Find(const std::string& node) {
+Liveness::Peer* Liveness::Find(std::string_view node) {
   auto it = index_.find(node);
   return it == index_.end() ? nullptr : &peers_[it->second];
 }
 
-const Liveness::Peer* Liveness::Find(const std::string& node) const {
+const Liveness::Peer* Liveness::Find(std::string_view node) const {
   auto it = index_.find(node);
   return it == index_.end() ? nullptr : &peers_[it->second];
 }
@@ -96,36 +102,49 @@ StatusOutcome Liveness::Status(double now, const StatusInput& s) {
   Peer* p = Find(s.node);
   if (!p || p->ping) return out;
   const int64_t oldGeneration = p->generation;
-  if (!CheckGeneration(*p, s.generation, out.events)) return out;
-  if (s.seq <= p->lastSeq) {
-    // The same seq again is a duplicate from another medium: it still proves the link.
-    if (s.seq == p->lastSeq) TouchLink(now, *p, s.link, out.events);
+  if (!CheckGeneration(*p, s.generation, true, out.events)) return out;
+  if (s.seq == p->lastSeq) {
+    // The same status again: a copy on another medium proves that link; a replay proves nothing.
+    auto it = std::find_if(p->links.begin(), p->links.end(), [&](const auto& kv) { return kv.first == s.link; });
+    if (it == p->links.end() || it->second.lastSeq < s.seq) TouchLink(now, *p, s.link, s.seq, out.events);
     return out;
   }
-  LivenessEvent up = Event(LivenessEvent::Type::PeerUp, s.node, s.link);
+  out.accepted = true;
+  // Older: only sequence tracking may use it (a retransmitted or reordered status).
+  if (s.seq < p->lastSeq) return out;
+  p->lastSeq = s.seq;
+  // A peer that announced its shutdown sends its last statuses: sequenced, but it stays gone.
+  if (p->departed) return out;
+  UpInfo up;
   up.status = s.status;
   up.generation = s.generation;
   up.restarted = oldGeneration >= 0 && s.generation > oldGeneration;
-  up.returned = p->state == State::Dead && p->lastSeq >= 0;
-  Heard(now, *p, s.link, std::move(up), out.events);
-  p->lastSeq = s.seq;
-  if (s.dtMs > 0) p->dtMs = s.dtMs;
-  out.accepted = true;
+  up.returned = p->state == State::Dead && p->heardAny;  // heard in this generation before
+  Heard(now, *p, s.link, s.seq, up, out.events);
+  const double dt = AdvertisedDeadtime(s.dtMs);
+  if (dt > 0) p->dtMs = dt;
   return out;
+}
+
+void Liveness::MarkDead(std::string_view node) {
+  Peer* p = Find(node);
+  if (!p || p->ping) return;
+  p->state = State::Dead;
+  p->departed = true;
 }
 
 StatusOutcome Liveness::Ping(double now, const std::string& node, const std::string& link) {
   StatusOutcome out;
   Peer* p = Find(node);
   if (!p || !p->ping) return out;
-  LivenessEvent up = Event(LivenessEvent::Type::PeerUp, node, link);
+  UpInfo up;
   up.status = "ping";
-  Heard(now, *p, link, std::move(up), out.events);
+  Heard(now, *p, link, -1, up, out.events);
   out.accepted = true;
   return out;
 }
 
-void Liveness::Heard(double now, Peer& p, const std::string& link, LivenessEvent up, std::vector<LivenessEvent>& events) {
+void Liveness::Heard(double now, Peer& p, std::string_view link, int64_t seq, const UpInfo& up, std::vector<LivenessEvent>& events) {
   const double gap = now - p.lastStatus;
   if (p.state == State::Up && p.heardAny && gap > cfg_.warntimeMs) {
     LivenessEvent e = Event(LivenessEvent::Type::PeerLate, p.node, link);
@@ -133,12 +152,17 @@ void Liveness::Heard(double now, Peer& p, const std::string& link, LivenessEvent
     events.push_back(std::move(e));
   }
   if (p.state != State::Up) {
-    events.push_back(std::move(up));
+    LivenessEvent e = Event(LivenessEvent::Type::PeerUp, p.node, link);
+    e.status = std::string(up.status);
+    e.generation = up.generation;
+    e.restarted = up.restarted;
+    e.returned = up.returned;
+    events.push_back(std::move(e));
     p.state = State::Up;
   }
   p.lastStatus = now;
   p.heardAny = true;
-  TouchLink(now, p, link, events);
+  TouchLink(now, p, link, seq, events);
 }
 
 StatusOutcome Liveness::Packet(double now, const std::string& node, const std::string& link, int64_t generation) {
@@ -149,8 +173,8 @@ StatusOutcome Liveness::Packet(double now, const std::string& node, const std::s
   }
   Peer* p = Find(node);
   if (!p || p->ping) return out;
-  if (!CheckGeneration(*p, generation, out.events)) return out;
-  TouchLink(now, *p, link, out.events);
+  if (!CheckGeneration(*p, generation, false, out.events)) return out;
+  TouchLink(now, *p, link, -1, out.events);
   out.accepted = true;
   return out;
 }
@@ -196,7 +220,9 @@ double Liveness::NextDeadline() const {
   return next == kInfinity ? next : std::max(next, graceUntil_);
 }
 
-bool Liveness::CheckGeneration(Peer& p, int64_t generation, std::vector<LivenessEvent>& events) {
+// Replays of an older generation are refused. Only a status starts a new generation (heartbeat:
+// should_drop_message): then the sequence, the last-heard time and the link seqs start over.
+bool Liveness::CheckGeneration(Peer& p, int64_t generation, bool isStatus, std::vector<LivenessEvent>& events) {
   if (p.generation >= 0 && generation < p.generation) {
     LivenessEvent e = Event(LivenessEvent::Type::Replay, p.node);
     e.generation = generation;
@@ -204,7 +230,7 @@ bool Liveness::CheckGeneration(Peer& p, int64_t generation, std::vector<Liveness
     events.push_back(std::move(e));
     return false;
   }
-  if (generation > p.generation) {
+  if (isStatus && generation > p.generation) {
     if (p.generation >= 0) {
       LivenessEvent e = Event(LivenessEvent::Type::PeerRestart, p.node);
       e.oldGeneration = p.generation;
@@ -213,26 +239,30 @@ bool Liveness::CheckGeneration(Peer& p, int64_t generation, std::vector<Liveness
     }
     p.generation = generation;
     p.lastSeq = -1;
+    p.heardAny = false;  // no "Late heartbeat" measured across the restart
+    p.departed = false;
+    for (auto& [name, l] : p.links) l.lastSeq = -1;
   }
   return true;
 }
 
-void Liveness::TouchLink(double now, Peer& p, const std::string& link, std::vector<LivenessEvent>& events) {
+void Liveness::TouchLink(double now, Peer& p, std::string_view link, int64_t seq, std::vector<LivenessEvent>& events) {
   auto it = std::find_if(p.links.begin(), p.links.end(), [&](const auto& kv) { return kv.first == link; });
   if (it == p.links.end()) {
-    p.links.emplace_back(link, Link{false, now});
+    p.links.emplace_back(std::string(link), Link{false, now, -1});
     it = p.links.end() - 1;
   }
   it->second.lastSeen = now;
+  it->second.lastSeq = std::max(it->second.lastSeq, seq);
   if (!it->second.up) {
     it->second.up = true;
     events.push_back(Event(LivenessEvent::Type::LinkUp, p.node, link));
   }
 }
 
-void Liveness::OwnLink(const std::string& link, std::vector<LivenessEvent>& events) {
+void Liveness::OwnLink(std::string_view link, std::vector<LivenessEvent>& events) {
   if (std::find(ownLinks_.begin(), ownLinks_.end(), link) != ownLinks_.end()) return;
-  ownLinks_.push_back(link);
+  ownLinks_.emplace_back(link);
   events.push_back(Event(LivenessEvent::Type::LinkUp, cfg_.localNode, link));
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -41,19 +42,27 @@ struct LivenessEvent {
 // The event's `type` string as lib/transport/types.ts spells it.
 const char* LivenessEventName(LivenessEvent::Type t);
 
+// Views into the received packet: judging a status copies nothing unless an event is due.
 struct StatusInput {
-  std::string node;
-  std::string link;
+  std::string_view node;
+  std::string_view link;
   int64_t generation = 0;
   int64_t seq = 0;
-  std::string status;
+  std::string_view status;
   double dtMs = 0;  // the peer's advertised deadtime
 };
 
 struct StatusOutcome {
-  bool accepted = false;  // false for replays, duplicates and old packets: do not deliver
-  std::vector<LivenessEvent> events;
+  // Pass the packet on: news, and for statuses older seqs (sequence tracking decides). False for
+  // duplicates, replays of an older generation and unknown nodes.
+  bool accepted = false;
+  std::vector<LivenessEvent> events;  // empty (no allocation) in the common case
 };
+
+// The longest `dt` a peer may advertise (lib/transport/liveness.ts MAX_ADVERTISED_DEADTIME_MS).
+constexpr double kMaxAdvertisedDeadtimeMs = 3600000;
+// A peer's advertised `dt` as the timeout to use: clamped; <= 0 when it is no usable number.
+double AdvertisedDeadtime(double dtMs);
 
 // How late a wake-up must be to count as the transport's own stall.
 double StallThresholdMs(double keepaliveMs);
@@ -61,6 +70,8 @@ double StallThresholdMs(double keepaliveMs);
 class Liveness {
  public:
   Liveness(LivenessConfig cfg, double startMono);
+  Liveness(const Liveness&) = delete;  // index_ holds views into peers_
+  Liveness& operator=(const Liveness&) = delete;
 
   // A normal peer: its UDP packets count. Ping nodes are not peers (they speak only ICMP).
   bool IsPeer(const std::string& node) const;
@@ -69,6 +80,9 @@ class Liveness {
   const char* PeerState(const std::string& node) const;
   void SetCommUp() { commUp_ = true; }
   StatusOutcome Status(double now, const StatusInput& s);
+  // The peer announced its shutdown (shutdone): dead without a PeerDead event; no status of the
+  // same generation brings it back, a restart does.
+  void MarkDead(std::string_view node);
   // An authenticated echo reply (NS_st) of ping node `node` from its address `link`.
   StatusOutcome Ping(double now, const std::string& node, const std::string& link);
   StatusOutcome Packet(double now, const std::string& node, const std::string& link, int64_t generation);
@@ -82,6 +96,14 @@ class Liveness {
   struct Link {
     bool up = false;
     double lastSeen = 0;
+    int64_t lastSeq = -1;  // the highest status seq of the generation seen on this link
+  };
+  // What a PeerUp event would say; built into an event only when one is due.
+  struct UpInfo {
+    std::string_view status;
+    int64_t generation = 0;
+    bool restarted = false;
+    bool returned = false;
   };
   struct Peer {
     std::string node;
@@ -91,23 +113,25 @@ class Liveness {
     double lastStatus = 0;    // mono ms of the last accepted status (start time before any)
     bool heardAny = false;
     double dtMs = 0;
+    bool departed = false;  // shutdone: no deadline, no return until a new generation
     bool ping = false;
     std::vector<std::pair<std::string, Link>> links;  // in the order first heard, as a JS Map
   };
 
   double Timeout(const Peer& p) const;
-  Peer* Find(const std::string& node);
-  const Peer* Find(const std::string& node) const;
+  Peer* Find(std::string_view node);
+  const Peer* Find(std::string_view node) const;
   void Add(const std::string& node, bool ping, double startMono);
-  // An accepted status or echo reply: late check, peer-up (from `up`), liveness and its link.
-  void Heard(double now, Peer& p, const std::string& link, LivenessEvent up, std::vector<LivenessEvent>& events);
-  bool CheckGeneration(Peer& p, int64_t generation, std::vector<LivenessEvent>& events);
-  void TouchLink(double now, Peer& p, const std::string& link, std::vector<LivenessEvent>& events);
-  void OwnLink(const std::string& link, std::vector<LivenessEvent>& events);
+  // A newer status or an echo reply: late check, peer-up (from `up`), liveness and its link.
+  void Heard(double now, Peer& p, std::string_view link, int64_t seq, const UpInfo& up, std::vector<LivenessEvent>& events);
+  bool CheckGeneration(Peer& p, int64_t generation, bool isStatus, std::vector<LivenessEvent>& events);
+  // `seq`: the status seq the packet carried, -1 for other packets and echoes.
+  void TouchLink(double now, Peer& p, std::string_view link, int64_t seq, std::vector<LivenessEvent>& events);
+  void OwnLink(std::string_view link, std::vector<LivenessEvent>& events);
 
   LivenessConfig cfg_;
   std::vector<Peer> peers_;  // ha.cf order: deaths are reported in that order
-  std::unordered_map<std::string, size_t> index_;
+  std::unordered_map<std::string_view, size_t> index_;  // views into peers_[i].node
   std::vector<std::string> ownLinks_;
   bool commUp_ = false;
   double graceUntil_;

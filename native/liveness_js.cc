@@ -1,5 +1,6 @@
 #include "liveness_js.h"
 
+#include <limits>
 #include <memory>
 
 #include "js_values.h"
@@ -10,6 +11,7 @@ namespace {
 
 constexpr double kMaxMs = 24.0 * 3600 * 1000;  // a day: far beyond any sane heartbeat timing
 constexpr int64_t kMaxWireInt = (int64_t{1} << 53) - 1;
+constexpr double kMaxWireDouble = std::numeric_limits<double>::max();
 
 Napi::Array EventsToJs(const Napi::Env& env, const std::vector<LivenessEvent>& events) {
   Napi::Array a = Napi::Array::New(env, events.size());
@@ -48,6 +50,7 @@ class LivenessTracker : public Napi::ObjectWrap<LivenessTracker> {
                            InstanceMethod<&LivenessTracker::State>("state"),
                            InstanceMethod<&LivenessTracker::SetCommUp>("setCommUp"),
                            InstanceMethod<&LivenessTracker::Status>("status"),
+                           InstanceMethod<&LivenessTracker::MarkDead>("markDead"),
                            InstanceMethod<&LivenessTracker::Packet>("packet"),
                            InstanceMethod<&LivenessTracker::Ping>("ping"),
                            InstanceMethod<&LivenessTracker::Stalled>("stalled"),
@@ -81,15 +84,21 @@ class LivenessTracker : public Napi::ObjectWrap<LivenessTracker> {
     const double now = NumberArg(info, 0, "now");
     Napi::Object o = ObjectArg(info.Env(), info[1], "LivenessTracker.status input");
     const std::string where = "LivenessTracker.status input";
+    const std::string node = StringProp(o, where, "node");
+    const std::string link = StringProp(o, where, "link");
+    const std::string status = StringProp(o, where, "status", true);
     StatusInput s;
-    s.node = StringProp(o, where, "node");
-    s.link = StringProp(o, where, "link");
+    s.node = node;
+    s.link = link;
+    s.status = status;
     s.generation = IntegerProp(o, where, "generation", 0, kMaxWireInt);
     s.seq = IntegerProp(o, where, "seq", 0, kMaxWireInt);
-    s.status = StringProp(o, where, "status", true);
-    s.dtMs = NumberProp(o, where, "dtMs", 0, kMaxMs);
+    // Any number: the tracker clamps what a peer advertises (the wire allows 64-bit hex).
+    s.dtMs = NumberProp(o, where, "dtMs", -kMaxWireDouble, kMaxWireDouble);
     return OutcomeToJs(info.Env(), live_->Status(now, s));
   }
+
+  void MarkDead(const Napi::CallbackInfo& info) { live_->MarkDead(StringArg(info, 0, "node")); }
 
   Napi::Value Packet(const Napi::CallbackInfo& info) {
     const double now = NumberArg(info, 0, "now");

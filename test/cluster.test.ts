@@ -130,6 +130,23 @@ for (const [name, kinds] of pairings) {
     });
   });
 
+  test(`${name}: a node's SIGTERM is its shutdown notice: gone at once, never declared dead later, back when it restarts`, { skip: skipFor(kinds), timeout: 90_000 }, async () => {
+    await withLab({ nodes: 2 }, async (lab) => {
+      const [p1, p2] = await cluster(lab, kinds, ['bcast eth0']);
+      const [n1, n2] = [lab.node(1), lab.node(2)];
+      p2.kill('SIGTERM');
+      await p1.waitFor(new RegExp(`info: Received shutdown notice from '${n2.name}'\\.`), 10_000);
+      assert.deepEqual(await p2.exited, { code: 0, signal: null });
+      // Well past the deadtime (1 s) after its last status: no death, only the link times out.
+      await p1.waitFor(new RegExp(`info: Link ${n2.name}:eth0 dead\\.`), 5_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.doesNotMatch(logOf(n1), /is dead/);
+      await startNode(n2, kinds[1], haCf(lab, ['bcast eth0'], FAST, 2));
+      await p1.waitFor(new RegExp(`Status update for node ${n2.name}: status active[\\s\\S]*Status update for node ${n2.name}: status active`), 20_000);
+      assert.doesNotMatch(logOf(n1), /is dead|returning after partition/);
+    });
+  });
+
   test(`${name}: a node restarted within deadtime is seen as restarted (new generation)`, { skip: skipFor(kinds), timeout: 90_000 }, async () => {
     await withLab({ nodes: 2 }, async (lab) => {
       const slow: Timing = { keepalive: '100ms', deadtime: '4000ms', warntime: '2000ms', initdead: '8000ms' };
@@ -147,5 +164,22 @@ for (const [name, kinds] of pairings) {
 test('three nodes, native and ts mixed, all reach active', { skip: skipFor(['native', 'ts']), timeout: 90_000 }, async () => {
   await withLab({ nodes: 3 }, async (lab) => {
     await cluster(lab, ['native', 'ts', 'native'], ['bcast eth0']);
+  });
+});
+
+test('SIGTERM before comm-up waits for it (heartbeat: "Shutdown delayed until Communication is up."), then status, shutdone, exit', { skip: skipFor(['ts']), timeout: 90_000 }, async () => {
+  await withLab({ nodes: 2 }, async (lab) => {
+    // n2 never starts: comm comes up when initdead (3 s) declares it dead.
+    const n1 = lab.node(1);
+    const p1 = await startNode(n1, 'ts', haCf(lab, ['bcast eth0'], FAST, 2));
+    await p1.waitFor(/Local status now set to: 'up'/, 10_000);
+    const termAt = Date.now();
+    p1.kill('SIGTERM');
+    await p1.waitFor(/WARN: Shutdown delayed until Communication is up\./, 5_000);
+    assert.deepEqual(await p1.exited, { code: 0, signal: null });
+    const log = logOf(n1);
+    const order = [/Comm_now_up\(\)/, /Heartbeat shutdown in progress\./, /Heartbeat shutdown complete\./].map((re) => log.search(re));
+    assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `comm-up, then shutdown in progress, then complete:\n${log}`);
+    assert.ok(Date.now() - termAt >= 2000, 'it stayed until comm-up');
   });
 });

@@ -1,7 +1,10 @@
 // hbd next to a real heartbeat 3.0.6 (Debian's package) in the netns lab, for each hbd transport
 // and each hbd send format: both reach active through the reqnodes/repnodes handshake, heartbeat
 // accepts every hbd packet without complaint, a capture decodes cleanly with heartbeat's status
-// field order on hbd's packets, and crash, restart and shutdown are seen on both sides.
+// field order on hbd's packets, and crash, restart and shutdown are seen on both sides. Then, for
+// each transport, the two under 5 % random loss of each node's input (nftables in the node's
+// namespace) at keepalive 100 ms: hbd recovers heartbeat's lost packets as heartbeat does, so its
+// ACKs keep up and heartbeat's send history never fills.
 // Bounds are generous (the machine is shared); no assertion is about timing.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +14,7 @@ import * as path from 'node:path';
 
 import { loadNative } from '../lib/native';
 import { labSkipReason } from './lab/env';
+import { dropInput, droppedInput } from './lab/nft-loss';
 import { fileTail, heartbeatSkipReason, startHeartbeat, stopHeartbeat } from './lab/heartbeat';
 import { withLab, type Lab, type LabNode } from './lab/lab';
 import type { LabProcess } from './lab/process';
@@ -39,8 +43,8 @@ function skipFor(kind: Kind): string | false {
 }
 
 /** The ha.cf both nodes share; each side adds its own log (and hbd its msgfmt). */
-function sharedHaCf(lab: Lab): string {
-  return ['keepalive 200ms', 'deadtime 2', 'initdead 6', 'bcast eth0', 'auto_failback on', 'realtime off', ...lab.nodes.map((n) => `node ${n.name}`), ''].join('\n');
+function sharedHaCf(lab: Lab, keepalive = '200ms'): string {
+  return [`keepalive ${keepalive}`, 'deadtime 2', 'initdead 6', 'bcast eth0', 'auto_failback on', 'realtime off', ...lab.nodes.map((n) => `node ${n.name}`), ''].join('\n');
 }
 
 function hbdLogFile(node: LabNode): string {
@@ -196,6 +200,80 @@ function checkCapture(pcap: string, authkeys: string, hbdNode: LabNode, hbNode: 
     for (const type of ['reqnodes', 'repnodes', 'NS_ackmsg']) assert.ok(sent(packets, type, peer), `${who} sent no ${type} to ${peer} (${pcap})`);
   }
   assert.ok(sent(mine, 'shutdone'), `hbd sent no shutdone on SIGTERM (${pcap})`);
+}
+
+const LOSS_PCT = 5;
+const LOSS_MS = 30_000;
+
+/**
+ * hbd and heartbeat at keepalive 100 ms, then LOSS_PCT % of each node's received packets dropped
+ * for LOSS_MS. heartbeat must not see its history fill (hbd's ACKs keep up with its seqs), and
+ * hbd's retransmission requests stay in proportion to what it actually lost.
+ */
+async function lossScenario(t: TestContext, lab: Lab, kind: Kind): Promise<void> {
+  const [hbdNode, hbNode] = [lab.node(1), lab.node(2)];
+  const shared = sharedHaCf(lab, '100ms');
+  let hb: LabProcess | null = null;
+  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new Error(`${what}: ${(e as Error).message}\n${fileTail(hbdLogFile(hbdNode))}\n${fileTail(hb?.logFile ?? null)}`);
+    }
+  };
+  const hbd = await startHbd(hbdNode, kind, 'classic', shared);
+  await step('hbd sets status up', () => hbd.waitFor(/Local status now set to: 'up'/, UP_MS));
+  hb = await step('heartbeat starts', () => startHeartbeat(hbNode, { haCf: shared, authkeys: AUTHKEYS }));
+  await step('both reach active', async () => {
+    await hb!.waitFor(/info: Comm_now_up\(\): updating status to active/, ACTIVE_MS);
+    await hbd.waitFor(/info: Comm_now_up\(\): updating status to active/, ACTIVE_MS);
+  });
+
+  const capture = await lab.startCapture(0);
+  await Promise.all([dropInput(hbdNode, LOSS_PCT), dropInput(hbNode, LOSS_PCT)]);
+  await new Promise((r) => setTimeout(r, LOSS_MS));
+  const [lostAtHbd, lostAtHb] = await Promise.all([droppedInput(hbdNode), droppedInput(hbNode)]);
+  const pcap = await capture.stop();
+  t.diagnostic(`dropped on input over ${LOSS_MS} ms: ${lostAtHbd} at hbd, ${lostAtHb} at heartbeat`);
+
+  const hbLog = textOf(hb.logFile);
+  const hbdLog = textOf(hbd.logFile);
+  await step('the loss was real and hbd recovered from it', async () => {
+    assert.ok(lostAtHbd > 0 && lostAtHb > 0, 'nftables dropped packets on both nodes');
+    assert.match(hbdLog, /lost packet\(s\) for/);
+    assert.match(hbdLog, /No pkts missing from/);
+  });
+  await step('heartbeat: no hist queue filling up', async () => {
+    assert.deepEqual(hbLog.split('\n').filter((l) => /hist queue is filling up/.test(l)), []);
+  });
+  await step('hbd: no false death, no corrupted ACK', async () => {
+    assert.deepEqual(hbdLog.split('\n').filter((l) => /is dead|corrupted ackseq/.test(l)), []);
+  });
+  await step(`capture ${pcap}: ACKs keep up, NS_rexmit bounded`, async () => {
+    const d = decodeCapture(pcap, path.join(hbdNode.dirs.config, 'authkeys'));
+    assert.equal(d.status, 0, d.stderr);
+    const from = (node: LabNode) => d.packets.filter((p) => p.src.startsWith(`${node.address()}:`));
+    const [mine, theirs] = [from(hbdNode), from(hbNode)];
+    const hex = (v: string | undefined) => (v === undefined ? NaN : parseInt(v, 16));
+    const hbHighest = Math.max(...theirs.map((p) => hex(p.field('seq'))).filter((n) => !Number.isNaN(n)));
+    const acks = mine.filter((p) => p.field('t') === 'NS_ackmsg' && p.field('dest') === hbNode.name).map((p) => hex(p.field('ackseq')));
+    const rexmits = mine.filter((p) => p.field('t') === 'NS_rexmit').length;
+    t.diagnostic(`heartbeat's highest seq ${hbHighest}, hbd's highest ACK ${Math.max(...acks)} (${acks.length} ACKs), ${rexmits} NS_rexmit from hbd`);
+    assert.ok(acks.length >= 10, `hbd sent ${acks.length} ACKs to heartbeat in ${LOSS_MS} ms`);
+    // heartbeat warns at 375 unacknowledged messages; at one ACK per 10 seqs hbd stays within a few dozen.
+    assert.ok(hbHighest - Math.max(...acks) < 100, `hbd's ACKs stopped at ${Math.max(...acks)}, heartbeat is at ${hbHighest}`);
+    // About one request per packet hbd lost, repeated only when the request or the answer is lost too.
+    assert.ok(rexmits <= 10 + 4 * lostAtHbd, `${rexmits} NS_rexmit for ${lostAtHbd} packets lost at hbd`);
+  });
+  await step('heartbeat stops', () => stopHeartbeat(hb!, { signal: 'SIGKILL' }));
+  hbd.kill('SIGKILL');
+  await hbd.exitWithin(10_000);
+}
+
+for (const kind of ['native', 'ts'] as const) {
+  test(`hbd (${kind}) and heartbeat 3.0.6 under ${LOSS_PCT} % loss both ways at keepalive 100 ms: ACKs keep up, no hist queue warnings, NS_rexmit bounded`, { skip: skipFor(kind), timeout: 150_000 }, async (t) => {
+    await withLab({ nodes: 2, keepOnFailure: true }, (lab) => lossScenario(t, lab, kind));
+  });
 }
 
 for (const kind of ['native', 'ts'] as const) {

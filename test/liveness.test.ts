@@ -20,6 +20,7 @@ export interface Tracker {
   nextDeadline(): number;
   setCommUp(): void;
   stalled(now: number, lateMs: number): LivenessEvent[];
+  markDead(node: string): void;
 }
 
 export type TrackerFactory = (cfg: LivenessConfig, start: number) => Tracker;
@@ -102,10 +103,13 @@ export function livenessSuite(name: string, make: TrackerFactory): void {
     t.setCommUp();
     t.status(0, st('n2', 7));
     assert.deepEqual(types(t.tick(50)), ['peer-dead', 'link-dead']);
-    // A captured older packet of the same generation must not bring it back (heartbeat would).
+    // A captured older packet of the same generation must not bring it back (heartbeat would). It is
+    // passed on only for sequence tracking (which has seen it and drops it).
     const replay = t.status(60, st('n2', 6));
-    assert.equal(replay.accepted, false);
-    assert.deepEqual(replay.events, []);
+    assert.deepEqual(replay, { accepted: true, events: [] });
+    assert.equal(t.state('n2'), 'dead');
+    assert.equal(t.nextDeadline(), Infinity);
+    assert.deepEqual(t.status(60, st('n2', 7)), { accepted: false, events: [] }, 'the last status again: a duplicate');
     const older = t.status(61, st('n2', 99, { generation: 4 }));
     assert.deepEqual(older.events, [{ type: 'replay', node: 'n2', generation: 4, currentGeneration: 5 }]);
     // The genuine node returning after a partition: same generation, newer seq.
@@ -125,6 +129,93 @@ export function livenessSuite(name: string, make: TrackerFactory): void {
     const again = t.status(60, st('n2', 1, { generation: 7 }));
     assert.deepEqual(again.events[0], { type: 'peer-restart', node: 'n2', oldGeneration: 6, generation: 7 });
     assert.deepEqual(again.events[1], { type: 'peer-up', node: 'n2', link: 'eth0', status: 'active', generation: 7, restarted: true, returned: false });
+  });
+
+  test(`${name}: an older status (retransmitted, or overtaken on another medium) is passed on and changes nothing`, () => {
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    t.status(10, st('n2', 3)); // 2 lost
+    // heartbeat retransmits 2 on request: sequence tracking must see it, liveness must not.
+    assert.deepEqual(t.status(30, st('n2', 2, { status: 'up', dtMs: 500 })), { accepted: true, events: [] });
+    assert.deepEqual(t.status(31, st('n2', 2, { link: 'eth1' })), { accepted: true, events: [] }, 'no link-up from an old seq');
+    assert.equal(t.nextDeadline(), 60, 'neither the last-heard time nor the dt moved');
+    assert.deepEqual(t.tick(60), [
+      { type: 'peer-dead', node: 'n2', silentMs: 50, timeoutMs: 50 },
+      { type: 'link-dead', node: 'n2', link: 'eth0' },
+    ]);
+  });
+
+  test(`${name}: the same status again is dropped; it refreshes only a link that had not carried it`, () => {
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    t.status(0, st('n2', 1, { link: 'eth1' }));
+    t.status(20, st('n2', 2));
+    assert.deepEqual(t.status(21, st('n2', 2, { link: 'eth1' })), { accepted: false, events: [] });
+    // Replayed copies of 2 on either link prove nothing: eth1 dies 50 ms after it carried 2.
+    for (const at of [30, 40, 60]) {
+      assert.deepEqual(t.status(at, st('n2', 2, { link: 'eth1' })), { accepted: false, events: [] });
+      assert.deepEqual(t.status(at, st('n2', 2)), { accepted: false, events: [] });
+    }
+    assert.equal(t.nextDeadline(), 70);
+    assert.deepEqual(t.tick(71), [
+      { type: 'peer-dead', node: 'n2', silentMs: 51, timeoutMs: 50 },
+      { type: 'link-dead', node: 'n2', link: 'eth0' },
+      { type: 'link-dead', node: 'n2', link: 'eth1' },
+    ]);
+  });
+
+  test(`${name}: an absurd advertised dt is clamped to an hour: no overflowed deadline, no flapping`, () => {
+    for (const dtMs of [0xfffffffffff, 1.8e19, Number.MAX_VALUE]) {
+      const t = make(pair, 0);
+      t.setCommUp();
+      t.status(10, st('n2', 1, { dtMs }));
+      assert.equal(t.nextDeadline(), 10 + 3_600_000, `dt ${dtMs}`);
+      assert.deepEqual(t.tick(20), []);
+      assert.equal(t.state('n2'), 'up');
+    }
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(10, st('n2', 1, { dtMs: -5 }));
+    assert.equal(t.nextDeadline(), 60, 'a negative dt is ignored: the local deadtime stays');
+  });
+
+  test(`${name}: a restart resets the last-heard time: no late heartbeat across it`, () => {
+    const t = make(pair, 0);
+    t.status(0, st('n2', 900));
+    const r = t.status(40, st('n2', 1, { generation: 6, status: 'up' }));
+    assert.deepEqual(r.events, [{ type: 'peer-restart', node: 'n2', oldGeneration: 5, generation: 6 }]);
+    assert.deepEqual(t.status(45, st('n2', 2, { generation: 6 })).events, []);
+    assert.deepEqual(t.status(75, st('n2', 3, { generation: 6 })).events, [{ type: 'peer-late', node: 'n2', link: 'eth0', gapMs: 30 }]);
+  });
+
+  test(`${name}: only a status starts a new generation`, () => {
+    const t = make(pair, 0);
+    t.status(0, st('n2', 7));
+    assert.deepEqual(t.packet(5, 'n2', 'eth0', 6), { accepted: true, events: [] }, 'no restart from a non-status packet');
+    assert.deepEqual(t.status(6, st('n2', 8)), { accepted: true, events: [] }, 'generation 5 still current');
+    const r = t.status(7, st('n2', 2, { generation: 6 }));
+    assert.deepEqual(r.events, [{ type: 'peer-restart', node: 'n2', oldGeneration: 5, generation: 6 }]);
+  });
+
+  test(`${name}: a peer marked dead after its shutdown notice has no deadline and returns only by restarting`, () => {
+    const t = make(pair, 0);
+    t.setCommUp();
+    t.status(0, st('n2', 1));
+    t.markDead('n2');
+    assert.equal(t.state('n2'), 'dead');
+    assert.equal(t.nextDeadline(), 50, 'only its link still times out');
+    // Its last statuses before it exits are sequenced, but it stays gone.
+    assert.deepEqual(t.status(10, st('n2', 2)), { accepted: true, events: [] });
+    assert.deepEqual(t.tick(60), [{ type: 'link-dead', node: 'n2', link: 'eth0' }]);
+    assert.equal(t.nextDeadline(), Infinity);
+    const back = t.status(100, st('n2', 1, { generation: 6, status: 'up' }));
+    assert.deepEqual(types(back.events), ['peer-restart', 'peer-up', 'link-up']);
+    assert.equal(back.events[1]?.type === 'peer-up' && back.events[1].returned, false);
+    assert.equal(t.nextDeadline(), 150);
+    t.markDead('stranger');
+    t.markDead('n1');
   });
 
   test(`${name}: non-status packets prove links only; own packets bring own links up once`, () => {
@@ -228,7 +319,8 @@ type Op =
   | { readonly op: 'ping'; readonly dt: number; readonly node: string; readonly link: string }
   | { readonly op: 'tick'; readonly dt: number }
   | { readonly op: 'stalled'; readonly dt: number; readonly lateMs: number }
-  | { readonly op: 'commUp'; readonly dt: number };
+  | { readonly op: 'commUp'; readonly dt: number }
+  | { readonly op: 'markDead'; readonly dt: number; readonly node: string };
 
 const dt = fc.integer({ min: 0, max: 40 });
 const node = fc.constantFrom('n1', 'n2', 'n3', 'stranger', '198.18.0.9', 'routers');
@@ -237,12 +329,13 @@ const link = fc.constantFrom('eth0', 'eth1', '198.18.0.9', '198.18.0.7');
 const fuzzCfg: LivenessConfig = { ...cfg, pingNodes: ['198.18.0.9', 'routers'], deadpingMs: 60 };
 const generation = fc.integer({ min: 4, max: 6 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('status' as const), dt, s: fc.record({ node, link, generation, seq: fc.integer({ min: 0, max: 8 }), status: fc.constantFrom('up', 'active'), dtMs: fc.constantFrom(0, 30, 50, 70) }) }),
+  fc.record({ op: fc.constant('status' as const), dt, s: fc.record({ node, link, generation, seq: fc.integer({ min: 0, max: 8 }), status: fc.constantFrom('up', 'active'), dtMs: fc.constantFrom(0, 30, 50, 70, -1, 1e16) }) }),
   fc.record({ op: fc.constant('packet' as const), dt, node, link, generation }),
   fc.record({ op: fc.constant('ping' as const), dt, node, link }),
   fc.record({ op: fc.constant('tick' as const), dt }),
   fc.record({ op: fc.constant('stalled' as const), dt, lateMs: fc.integer({ min: 5, max: 200 }) }),
   fc.record({ op: fc.constant('commUp' as const), dt }),
+  fc.record({ op: fc.constant('markDead' as const), dt, node }),
 );
 
 function apply(t: Tracker, now: number, o: Op): unknown {
@@ -259,6 +352,8 @@ function apply(t: Tracker, now: number, o: Op): unknown {
       return t.stalled(now, o.lateMs);
     case 'commUp':
       return t.setCommUp();
+    case 'markDead':
+      return t.markDead(o.node);
   }
 }
 

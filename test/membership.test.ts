@@ -6,7 +6,7 @@ import fc from 'fast-check';
 
 import { Membership, type MembershipAction, type MembershipConfig } from '../lib/membership/membership';
 import type { TransportEvent } from '../lib/transport/types';
-import { ackMessage, nakRexmitMessage, repnodesMessage, reqnodesMessage, rexmitMessage, statusMessage } from '../lib/wire/builders';
+import { ackMessage, nakRexmitMessage, repnodesMessage, reqnodesMessage, rexmitMessage, shutdoneMessage, statusMessage } from '../lib/wire/builders';
 import { get, hex, str } from '../lib/wire/message';
 import type { Field, Message } from '../lib/wire/types';
 
@@ -103,18 +103,18 @@ test('bad configuration is refused with the place and the fix', () => {
   assert.throws(() => new Membership({ ...two, maxRexmitDelayMs: 0 }, 0, fixed(0)), /max_rexmit_delay must be a positive integer/);
 });
 
-test('node table follows peer-up, status, link and death events with heartbeat\'s texts', () => {
+test('node table follows peer-up, link, status and death events with heartbeat\'s texts, in heartbeat\'s order', () => {
   const m = started(two);
-  const up = [...m.onEvent(peerUp('n2', 10, { status: 'up' }), 10), ...m.onEvent({ ...at(10), type: 'link-up', node: 'n2', link: 'eth0' }, 10)];
-  assert.deepEqual(logs(up), ['info: Status update for node n2: status up', 'info: Link n2:eth0 up.']);
-  assert.deepEqual(ofType(up, 'node-status'), [{ type: 'node-status', node: 'n2', status: 'up', previous: 'init' }]);
+  // What the transport reports for one packet: peer-up, link-up, then the status itself.
+  const first = statusEv('n2', 1, 10, { st: 'up', protocol: false });
+  const up = [...m.onEvent(peerUp('n2', 10, { status: 'up' }), 10), ...m.onEvent({ ...at(10), type: 'link-up', node: 'n2', link: 'eth0' }, 10), ...m.onEvent(first, 10)];
+  assert.deepEqual(logs(up).filter((l) => !l.includes('flow control') && !l.includes('Comm_now_up') && !l.includes('Local status')), ['info: Link n2:eth0 up.', 'info: Status update for node n2: status up']);
+  assert.deepEqual(ofType(up, 'node-status'), [{ type: 'node-status', node: 'n2', status: 'up', previous: 'init', message: first.type === 'status' ? first.message : null }]);
   assert.deepEqual(ofType(up, 'link-status'), [{ type: 'link-status', node: 'n2', link: 'eth0', status: 'up' }]);
-  // The status event of the same packet repeats what peer-up said: no second update.
-  assert.equal(logs(m.onEvent(statusEv('n2', 1, 10, { st: 'up', protocol: false }), 10)).includes('info: Status update for node n2: status up'), false);
   assert.deepEqual(logs(m.onEvent(statusEv('n2', 2, 20, { st: 'active' }), 20)), ['info: Status update for node n2: status active']);
   const dead = [...m.onEvent(peerDead('n2', 70), 70), ...m.onEvent({ ...at(70), type: 'link-dead', node: 'n2', link: 'eth0' }, 70)];
   assert.deepEqual(logs(dead), ['WARN: node n2: is dead', 'info: Link n2:eth0 dead.']);
-  assert.deepEqual(ofType(dead, 'node-status'), [{ type: 'node-status', node: 'n2', status: 'dead', previous: 'active' }]);
+  assert.deepEqual(ofType(dead, 'node-status'), [{ type: 'node-status', node: 'n2', status: 'dead', previous: 'active', message: null }]);
   const snap = m.snapshot();
   assert.deepEqual(snap.nodes[1], { name: 'n2', type: 'normal', local: false, status: 'dead', links: [{ name: 'eth0', status: 'dead' }], generation: 7, lastSeq: null, missing: 0, ackSeq: 0 });
   assert.equal(snap.nodes[0]?.local, true);
@@ -135,14 +135,14 @@ test('late heartbeats warn with the measured interval; beyond deadtime it is CRI
 test('restart, healed partition, replay, authentication failures, unknown nodes and own stalls', () => {
   const m = started(two);
   m.onEvent(statusEv('n2', 1, 1), 1);
-  assert.deepEqual(logs(m.onEvent({ ...at(2), type: 'peer-restart', node: 'n2', oldGeneration: 7, generation: 8 }, 2)), ['info: Heartbeat restart on node n2']);
+  const restart = m.onEvent({ ...at(2), type: 'peer-restart', node: 'n2', oldGeneration: 7, generation: 8 }, 2);
+  assert.deepEqual(logs(restart), ['info: Heartbeat restart on node n2']);
+  assert.deepEqual(ofType(restart, 'peer-restart'), [{ type: 'peer-restart', node: 'n2', oldGeneration: 7, generation: 8 }]);
   assert.equal(m.snapshot().nodes[1]?.generation, 8);
   m.onEvent(peerDead('n2', 60), 60);
-  assert.deepEqual(logs(m.onEvent(peerUp('n2', 70, { returned: true, generation: 8 }), 70)), [
-    'CRIT: Cluster node n2 returning after partition.',
-    'WARN: Deadtime value may be too small.',
-    'info: Status update for node n2: status active',
-  ]);
+  const healed = m.onEvent(peerUp('n2', 70, { returned: true, generation: 8 }), 70);
+  assert.deepEqual(logs(healed), ['CRIT: Cluster node n2 returning after partition.', 'WARN: Deadtime value may be too small.']);
+  assert.deepEqual(ofType(healed, 'partition-healed'), [{ type: 'partition-healed', node: 'n2' }]);
   assert.deepEqual(logs(m.onEvent({ ...at(71), type: 'replay', node: 'n2', generation: 2, currentGeneration: 3 }, 71)), [
     'ERROR: should_drop_message: attempted replay attack [n2]? [gen = 2, curgen = 3]',
   ]);
@@ -410,12 +410,13 @@ test('reqnodes/repnodes with a flow-control peer: ask every second until it answ
 
 test('with a real heartbeat peer without protocol=1, comm comes up at once', () => {
   const m = started(two);
-  const a = m.onEvent(statusEv('n2', 1, 100, { protocol: false }), 100);
+  const ev = statusEv('n2', 1, 100, { protocol: false });
+  const a = m.onEvent(ev, 100);
   assert.deepEqual(a, [
     { type: 'log', level: 'info', text: 'flow control disabled due to different version heartbeat' },
     { type: 'flow-control', on: false },
     { type: 'log', level: 'info', text: 'Status update for node n2: status active' },
-    { type: 'node-status', node: 'n2', status: 'active', previous: 'init' },
+    { type: 'node-status', node: 'n2', status: 'active', previous: 'init', message: ev.type === 'status' ? ev.message : null },
     ...commUpActions,
   ]);
 });
@@ -543,12 +544,12 @@ test('ping nodes: status ping while echoes come back, dead after deadping, with 
   const m = started(pinged);
   const up = [...m.onEvent(peerUp('198.18.0.9', 10, { status: 'ping', generation: 0 }), 10), ...m.onEvent({ ...at(10), type: 'link-up', node: '198.18.0.9', link: '198.18.0.9' }, 10)];
   assert.deepEqual(logs(up), ['info: Status update for node 198.18.0.9: status ping', 'info: Link 198.18.0.9:198.18.0.9 up.']);
-  assert.deepEqual(ofType(up, 'node-status'), [{ type: 'node-status', node: '198.18.0.9', status: 'ping', previous: 'init' }]);
+  assert.deepEqual(ofType(up, 'node-status'), [{ type: 'node-status', node: '198.18.0.9', status: 'ping', previous: 'init', message: null }]);
   const group = m.onEvent({ ...at(11), type: 'peer-up', node: 'routers', link: '198.18.0.7', status: 'ping', generation: 0, restarted: false, returned: false }, 11);
   assert.deepEqual(logs(group), ['info: Status update for node routers: status ping']);
   const dead = [...m.onEvent(peerDead('198.18.0.9', 90), 90), ...m.onEvent({ ...at(90), type: 'link-dead', node: '198.18.0.9', link: '198.18.0.9' }, 90)];
   assert.deepEqual(logs(dead), ['WARN: node 198.18.0.9: is dead', 'info: Link 198.18.0.9:198.18.0.9 dead.']);
-  assert.deepEqual(ofType(dead, 'node-status'), [{ type: 'node-status', node: '198.18.0.9', status: 'dead', previous: 'ping' }]);
+  assert.deepEqual(ofType(dead, 'node-status'), [{ type: 'node-status', node: '198.18.0.9', status: 'dead', previous: 'ping', message: null }]);
   assert.deepEqual(
     m.snapshot().nodes.map((n) => `${n.name} ${n.type} ${n.status} ${n.links.map((l) => `${l.name}:${l.status}`).join(',')}`),
     ['n1 normal up ', 'n2 normal init ', '198.18.0.9 ping dead 198.18.0.9:dead', 'routers ping ping '],
@@ -572,4 +573,144 @@ test('ping nodes: comm-up waits for them to answer or die, as heartbeat\'s check
 test('ping nodes: a name that is also a node is refused', () => {
   assert.throws(() => new Membership({ ...two, pingNodes: ['n2'] }, 0, fixed(0)), /ping node "n2" is also a node or another ping node; every node, ping and ping_group name must be unique/);
   assert.throws(() => new Membership({ ...two, pingNodes: ['gw', 'gw'] }, 0, fixed(0)), /ping node "gw" is also a node or another ping node/);
+});
+
+// --- lost, duplicated and reordered statuses (issue 7 item 1) ---------------------------------
+
+test('a lost status is asked for and recovered like any seq; its late copy changes nothing else', () => {
+  const m = started(two, fixed(0.5)); // ack trigger 5
+  for (let s = 1; s <= 3; s++) m.onEvent(statusEv('n2', s, s), s);
+  const gap = m.onEvent(statusEv('n2', 5, 5, { st: 'active' }), 5);
+  assert.deepEqual(logs(gap).filter((l) => l.includes('lost')), ['WARN: 1 lost packet(s) for [n2] [3:5]']);
+  assert.deepEqual(sends(m.onTimer(155)), ['t=NS_rexmit dest=n2 firstseq=4 lastseq=4']);
+  // heartbeat retransmits 4; the transport passes the older status on for sequence tracking.
+  const back = m.onEvent(statusEv('n2', 4, 160, { st: 'up' }), 160);
+  assert.deepEqual(logs(back), ['info: No pkts missing from n2!']);
+  assert.deepEqual(sends(back), ['t=NS_ackmsg dest=n2 ackseq=5'], 'the ACK the gap held back');
+  assert.equal(m.snapshot().nodes[1]?.status, 'active', 'the older status\'s st=up is not applied');
+  assert.deepEqual(ofType(back, 'node-status'), []);
+  assert.deepEqual(sends(m.onTimer(500)).filter((t) => t.includes('NS_rexmit')), [], 'no more rexmit requests');
+  // A duplicate of a status already tracked is dropped.
+  assert.deepEqual(m.onEvent(statusEv('n2', 4, 170, { st: 'up' }), 170), []);
+});
+
+test('statuses reordered across two media: both sequenced, the newer content wins', () => {
+  const m = started(two, fixed(0.5));
+  m.onEvent(statusEv('n2', 1, 1, { st: 'up' }), 1);
+  m.onEvent(statusEv('n2', 3, 2, { st: 'active', link: 'eth1' }), 2);
+  const late = m.onEvent(statusEv('n2', 2, 3, { st: 'up' }), 3);
+  assert.deepEqual(logs(late), ['info: No pkts missing from n2!']);
+  assert.equal(m.snapshot().nodes[1]?.status, 'active');
+  assert.equal(m.snapshot().nodes[1]?.missing, 0);
+});
+
+// --- ACKs checked (item 2) ----------------------------------------------------------------------
+
+test('an ACK beyond our highest seq is refused and logged (rate-limited): it cannot silence retransmissions', () => {
+  let highest = 20;
+  const m = started({ ...two, highestSeq: () => highest });
+  m.onEvent(statusEv('n2', 1, 1), 1);
+  const bad = m.onEvent(nsEv('n2', ackMessage('n1', 0x30), 2), 2);
+  assert.deepEqual(logs(bad), ['ERROR: HBDoMsg_T_ACK: corrupted ackseq current hiseq = 20 ackseq =48 in this message']);
+  assert.equal(m.snapshot().nodes[1]?.ackSeq, 0);
+  assert.deepEqual(ofType(m.onEvent(nsEv('n2', rexmitMessage('n1', 10, 11), 3), 3), 'retransmit').map((r) => r.seq), [10, 11], 'still served');
+  assert.deepEqual(logs(m.onEvent(nsEv('n2', ackMessage('n1', 0x31), 4), 4)), [], 'the next complaint waits');
+  assert.deepEqual(logs(m.onEvent(nsEv('n2', ackMessage('n1', 0x32), 10_002), 10_002)), ['ERROR: HBDoMsg_T_ACK: corrupted ackseq current hiseq = 20 ackseq =50 in this message (hbd: 1 more from n2 not logged)']);
+  m.onEvent(nsEv('n2', ackMessage('n1', 0x14), 10_003), 10_003);
+  assert.equal(m.snapshot().nodes[1]?.ackSeq, 20, 'an ACK within what we sent is taken');
+  highest = 100;
+  assert.deepEqual(logs(m.onRetransmitResult(120, 'n2', 'too-high', 10_004)), ['WARN: Rexmit of seq 120 requested. 100 is max.']);
+});
+
+// --- restart bookkeeping (item 3) ---------------------------------------------------------------
+
+test('only a status starts a new generation: a newer-generation message before it is dropped', () => {
+  const m = started(two);
+  m.onEvent(statusEv('n2', 9, 1), 1);
+  assert.deepEqual(m.onEvent(msgEv('n2', 2, 2, { gen: 8 }), 2).filter((a) => a.type !== 'log'), []);
+  m.onEvent(statusEv('n2', 3, 3, { gen: 8, st: 'init' }), 3);
+  assert.deepEqual(delivered(m.onEvent(msgEv('n2', 4, 4, { gen: 8 }), 4)), ['n2:4']);
+  assert.equal(m.snapshot().nodes[1]?.generation, 8);
+});
+
+test('start without the start-up bump (native engine): no deadtime-bump, no timer', () => {
+  const m = new Membership({ ...two, startDeadtimeBump: false }, 0, fixed(0.5));
+  assert.deepEqual(ofType(m.start(0), 'deadtime-bump'), []);
+  assert.equal(m.nextTimer(), Infinity);
+});
+
+test('deadtime bumps stack: the largest in force is advertised; the start-up pop does not cancel a +30 s bump', () => {
+  const m = started(two); // start-up bump 2000 until 5000
+  assert.deepEqual(m.bumpDeadtime('restart', 30_000, 1000), [{ type: 'deadtime-bump', extraMs: 30_000 }]);
+  assert.deepEqual(m.onTimer(5000), [], 'the start-up bump ends under the larger one');
+  assert.equal(m.nextTimer(), Infinity);
+  assert.deepEqual(m.bumpDeadtime('other', 1000, 6000), []);
+  assert.deepEqual(m.clearDeadtime('restart', 7000), [{ type: 'deadtime-bump', extraMs: 1000 }]);
+  assert.deepEqual(m.clearDeadtime('other', 7000), [{ type: 'deadtime-bump', extraMs: 0 }]);
+  assert.deepEqual(m.clearDeadtime('never-set', 7000), []);
+  assert.throws(() => m.bumpDeadtime('x', -1, 0), /extraMs must be a finite number ≥ 0/);
+});
+
+test('repnodes answers keep what heartbeat peers added with hb_addnode and their deleted list', () => {
+  const m = started(three);
+  m.onEvent(msgEv('n2', 1, 1, { t: 'addnode', fields: [str('nodelist', 'carol dave')] }), 1);
+  assert.match(logs(m.onEvent(msgEv('n2', 2, 2, { t: 'delnode', fields: [str('nodelist', 'dave')] }), 2))[0] ?? '', /^WARN: hbd: delnode dave from n2: hbd keeps its ha\.cf node list/);
+  assert.deepEqual(sends(m.onEvent(msgEv('n2', 3, 3, { body: reqnodesMessage('n1') }), 3)), ['dest=n2 t=repnodes nodelist=n1 n2 n3 carol  delnodelist=dave ']);
+  // A repnodes we asked for passes its lists on, as heartbeat takes them.
+  m.onEvent(statusEv('n2', 4, 4), 4);
+  m.onEvent(statusEv('n3', 1, 4), 4);
+  m.onEvent(msgEv('n2', 5, 5, { body: repnodesMessage('n1', ['n1', 'n2', 'n3', 'carol', 'erin'], ['zed']) }), 5);
+  assert.deepEqual(sends(m.onEvent(msgEv('n3', 2, 6, { body: reqnodesMessage('n1') }), 6)), ['dest=n3 t=repnodes nodelist=n1 n2 n3 carol erin  delnodelist=zed ']);
+});
+
+// --- a peer's shutdone (item 8) ---------------------------------------------------------------
+
+test("a peer's shutdone: logged as heartbeat does, delivered, the node gone at once and not timed out later", () => {
+  const m = started(two);
+  m.onEvent(statusEv('n2', 1, 1, { st: 'active' }), 1);
+  const notice = msgEv('n2', 2, 2, { body: shutdoneMessage() });
+  const a = m.onEvent(notice, 2);
+  assert.deepEqual(logs(a), ["info: Received shutdown notice from 'n2'."]);
+  assert.deepEqual(a.filter((x) => x.type !== 'log'), [
+    { type: 'deliver', from: 'n2', message: notice.type === 'message' ? notice.message : [], own: false, comm: 'links-up' },
+    { type: 'node-status', node: 'n2', status: 'dead', previous: 'active', message: notice.type === 'message' ? notice.message : [] },
+    { type: 'mark-dead', node: 'n2' },
+  ]);
+  assert.equal(m.liveNodes(), 1);
+  // Its last beats before it exits change nothing.
+  assert.deepEqual(logs(m.onEvent(statusEv('n2', 3, 3, { st: 'active' }), 3)), []);
+  assert.equal(m.snapshot().nodes[1]?.status, 'dead');
+  // It restarts: a new generation, and it is back.
+  m.onEvent({ ...at(100), type: 'peer-restart', node: 'n2', oldGeneration: 7, generation: 8 }, 100);
+  assert.deepEqual(logs(m.onEvent(statusEv('n2', 1, 100, { gen: 8, st: 'init' }), 100)), ['info: Status update for node n2: status init']);
+  assert.deepEqual(logs(m.onEvent(statusEv('n2', 2, 101, { gen: 8, st: 'up' }), 101)), ['info: Status update for node n2: status up']);
+  assert.equal(m.liveNodes(), 2);
+});
+
+// --- contract A: own messages, live nodes, heard since death -----------------------------------
+
+test('our own sequenced messages for us or everyone are delivered as own, in the comm state of the moment', () => {
+  const m = started(two);
+  const res: Message = [str('t', 'resource'), str('rsc_hold', 'all')];
+  assert.deepEqual(m.sent(res, 5), [{ type: 'deliver', from: 'n1', message: res, own: true, comm: 'init' }]);
+  assert.deepEqual(m.sent(shutdoneMessage(), 6).map((a) => a.type), ['deliver']);
+  assert.deepEqual(m.sent([str('t', 'ip-request-resp'), str('dest', 'n1')], 7).length, 1);
+  assert.deepEqual(m.sent([str('t', 'ip-request-resp'), str('dest', 'n2')], 8), [], 'for another node');
+  assert.deepEqual(m.sent(ackMessage('n2', 3), null), []);
+  assert.deepEqual(m.sent(reqnodesMessage('n2'), 9), [], 'membership bookkeeping');
+});
+
+test('liveNodes counts normal nodes up or active, us included; heardSinceDeath follows packets and deaths', () => {
+  const m = started({ ...three, pingNodes: ['198.18.0.9'] });
+  assert.equal(m.liveNodes(), 1);
+  assert.equal(m.heardSinceDeath('n2'), false);
+  m.onEvent(statusEv('n2', 1, 1, { st: 'up' }), 1);
+  m.onEvent(peerUp('198.18.0.9', 1, { status: 'ping', generation: 0 }), 1);
+  assert.equal(m.liveNodes(), 2, 'ping nodes do not count');
+  assert.equal(m.heardSinceDeath('n2'), true);
+  m.onEvent(peerDead('n2', 60), 60);
+  assert.equal(m.heardSinceDeath('n2'), false);
+  assert.equal(m.liveNodes(), 1);
+  assert.equal(m.heardSinceDeath('n1'), true);
+  assert.throws(() => m.heardSinceDeath('carol'), /"carol" is not a configured node/);
 });

@@ -85,6 +85,12 @@ function assertTimelyDeath(survivor: DriverHandle, victim: string, dead: DriverL
   return `${survivor.name}: ${victim} dead ${(at - lastMono).toFixed(1)} ms after its last status (deadtime ${timeoutMs} ms${stalls.length ? `, ${stalls.length} own stall(s)` : ''})`;
 }
 
+/** A text field of the message a status/message line carries (the driver prints values as hex). */
+function statusField(l: DriverLine, name: string): string | undefined {
+  const f = (l.message as { name: string; value: string }[]).find((x) => x.name === name);
+  return f === undefined ? undefined : Buffer.from(f.value, 'hex').toString('latin1');
+}
+
 function noneOf(h: DriverHandle, type: string, fields: Record<string, unknown> = {}): void {
   const hits = h.all(type).filter(is(type, fields));
   assert.deepEqual(hits, [], `${h.name}: unexpected ${type} ${JSON.stringify(fields)}`);
@@ -186,10 +192,11 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       assert.ok(b.lines.slice(fromB).filter(is('status', { node: 'n1' })).length >= 10, 'n2 heard n1 during the window');
     }));
 
-  test(`${label}: a restart within deadtime is a peer-restart with the higher generation, not a death`, opts, () =>
+  test(`${label}: a restart within deadtime is a peer-restart with the higher generation, not a death nor a late heartbeat; st=init first`, opts, () =>
     inLab({ nodes: 2 }, async (_lab, drivers) => {
-      // A long deadtime so that the new process surely beats before it.
-      const slow = { deadtimeMs: 8_000, warntimeMs: 4_000, initdeadMs: 16_000 };
+      // A long deadtime so that the new process surely beats before it; a warntime shorter than a
+      // process start, so that a last-heard time kept across the restart would report it late.
+      const slow = { deadtimeMs: 8_000, warntimeMs: 300, initdeadMs: 16_000 };
       const [a, b] = await Promise.all([drivers.start(1, cfg(1, 2, slow)), drivers.start(2, cfg(2, 2, slow))]);
       await allSee([{ h: a, node: 'n1' }, { h: b, node: 'n2' }], ['eth0']);
       assert.ok(b.process.kill('SIGKILL'));
@@ -200,7 +207,36 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       assert.equal(restart.generation, 2);
       const st = await a.waitForEvent('status', { node: 'n2', generation: 2 }, WAIT);
       assert.ok(a.lines.indexOf(st) > a.lines.indexOf(restart));
+      // heartbeat's first status says st=init, once (then up, or active once the driver heard a peer).
+      await a.waitFor('three statuses of generation 2', () => a.all('status').filter((l) => l.generation === 2).length >= 3, WAIT);
+      const sts = a.all('status').filter((l) => l.node === 'n2' && l.generation === 2).map((l) => statusField(l, 'st'));
+      assert.equal(st.seq, 1);
+      assert.equal(sts[0], 'init');
+      assert.ok(sts.slice(1).every((v) => v === 'up' || v === 'active'), `later statuses ${sts.join(', ')}`);
       noneOf(a, 'peer-dead');
+      noneOf(a, 'peer-late');
+    }));
+
+  test(`${label}: a peer marked dead (its shutdone) has no deadline; it returns by restarting; highestSeq follows sends`, opts, () =>
+    inLab({ nodes: 2 }, async (_lab, drivers) => {
+      const [a, b] = await Promise.all([drivers.start(1, cfg(1, 2)), drivers.start(2, cfg(2, 2))]);
+      await allSee([{ h: a, node: 'n1' }, { h: b, node: 'n2' }], ['eth0']);
+      let mark = a.lines.length;
+      a.command({ cmd: 'send', message: [['t', 'hbd-conformance']] });
+      const sent = await a.waitFor('sent reply', (l) => l.type === 'sent', WAIT, mark);
+      a.command({ cmd: 'highest-seq' });
+      const highest = await a.waitFor('highest-seq reply', (l) => l.type === 'highest-seq', WAIT, mark);
+      assert.ok((highest.seq as number) >= (sent.seq as number), `highestSeq ${highest.seq} ≥ the seq just sent ${sent.seq}`);
+      a.command({ cmd: 'mark-dead', node: 'n2' });
+      assert.ok(b.process.kill('SIGKILL'));
+      await b.process.exitWithin(WAIT);
+      mark = a.lines.length;
+      await a.waitForEvent('link-dead', { node: 'n2', link: 'eth0' }, DEADTIME + WAIT);
+      await sleep(DEADTIME / 2);
+      noneOf(a, 'peer-dead');
+      await drivers.start(2, cfg(2, 2, { generation: 2 }));
+      const back = await a.waitFor('peer-up of the restarted n2', (l) => is('peer-up', { node: 'n2', generation: 2 })(l), WAIT, mark);
+      assert.equal(back.returned, false);
     }));
 
   test(`${label}: a retransmitted seq arrives again as identical bytes`, opts, () =>

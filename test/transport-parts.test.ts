@@ -61,6 +61,10 @@ test('clock: timer delays round up so a deadline is never served early; mono is 
   assert.equal(delayUntil(100.2, 100), 1);
   assert.equal(delayUntil(100, 100), 0);
   assert.equal(delayUntil(90, 100), 0);
+  // Far deadlines saturate (Node would fire a longer setTimeout after 1 ms); NaN is "now".
+  assert.equal(delayUntil(1e15, 0), 2 ** 31 - 1);
+  assert.equal(delayUntil(Infinity, 0), 2 ** 31 - 1);
+  assert.equal(delayUntil(NaN, 0), 0);
   const a = monoNowMs();
   const c = monoNowMs();
   assert.ok(c >= a);

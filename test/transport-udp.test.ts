@@ -68,7 +68,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(over: Partial<TransportOptions> = {}): Promise<Rig> {
+async function rig(over: Partial<TransportOptions> = {}, beforeStart: (t: Transport) => void = () => undefined): Promise<Rig> {
   const peer = dgram.createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     peer.once('error', reject);
@@ -100,6 +100,7 @@ async function rig(over: Partial<TransportOptions> = {}): Promise<Rig> {
   const transport = createUdpTransport(opts);
   const events = new Stream<TransportEvent>();
   try {
+    beforeStart(transport);
     await transport.start((e) => events.push(e));
   } catch (e) {
     peer.close();
@@ -144,13 +145,13 @@ const decoded = (b: Buffer) => {
 const names = (m: Message) => m.map((f) => f.name);
 const status = (dtMs: number, st = 'active') => statusMessage({ status: st, deadtimeMs: dtMs, flowControl: false });
 
-test('start sends st=up with dt, protocol=1 (flow control starts on, as in heartbeat), the control fields in order and a verifying signature', () =>
+test('start sends st=init (heartbeat\'s first status) with dt, protocol=1 (flow control starts on, as in heartbeat), the control fields in order and a verifying signature', () =>
   withRig({}, async (r) => {
     const m = decoded(await r.packets.next('first status', () => true));
     assert.deepEqual(names(m), ['t', 'st', 'dt', 'protocol', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
     assert.equal(get(m, 'protocol'), '1');
     assert.equal(get(m, 't'), 'status');
-    assert.equal(get(m, 'st'), 'up');
+    assert.equal(get(m, 'st'), 'init');
     assert.equal(get(m, 'dt'), hex(2 * QUIET));
     assert.equal(get(m, 'src'), 'n1');
     assert.deepEqual(getBuffer(m, 'srcuuid'), N1);
@@ -177,12 +178,24 @@ test('status changes go out at once: st, the dt bump, and no protocol field once
     assert.equal(r.packets.items.length, 4);
   }));
 
+test('a deadtime bump set before start is in the first status (heartbeat: st=init with dt + 2000)', async () => {
+  const r = await rig({}, (t) => t.setDeadtimeBump(2000));
+  try {
+    const first = decoded(await r.packets.next('first status', () => true));
+    assert.deepEqual([get(first, 'st'), get(first, 'dt')], ['init', hex(2 * QUIET + 2000)]);
+  } finally {
+    await r.close();
+  }
+});
+
 test('the beat follows keepalive on its own schedule', () =>
   withRig({ keepaliveMs: 20, deadtimeMs: 2 * QUIET }, async (r) => {
     const fifth = await r.packets.next('fifth status', (b) => get(decoded(b), 'seq') === '5');
     assert.equal(get(decoded(fifth), 't'), 'status');
     const seqs = r.packets.items.slice(0, 5).map((b) => get(decoded(b), 'seq'));
     assert.deepEqual(seqs, ['1', '2', '3', '4', '5']);
+    const sts = r.packets.items.slice(0, 5).map((b) => get(decoded(b), 'st'));
+    assert.deepEqual(sts, ['init', 'up', 'up', 'up', 'up'], 'st=init once, then the status set (up by default)');
   }));
 
 test('send shares the seq counter with status, NS_ types get none, dest gets the learned destuuid', () =>

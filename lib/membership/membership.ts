@@ -29,6 +29,16 @@ export interface MembershipConfig {
   readonly keepaliveMs: number;
   /** The local deadtime: a late heartbeat beyond it is CRIT (heartbeat 3.0.6). */
   readonly deadtimeMs: number;
+  /**
+   * heartbeat advertises deadtime + 2 s for its first 5 s, because its first beats may be late.
+   * Default on; the native engine beats from its own thread from the first moment and needs none.
+   */
+  readonly startDeadtimeBump?: boolean;
+  /**
+   * The transport's highest seq sent (Transport.highestSeq): an ACK beyond it is refused, and a
+   * rexmit request beyond it is reported with it. Without it ACKs are taken as they come.
+   */
+  readonly highestSeq?: () => number;
 }
 
 export type MembershipAction =
@@ -39,11 +49,25 @@ export type MembershipAction =
   | { readonly type: 'set-status'; readonly status: 'up' | 'active' }
   | { readonly type: 'comm-up' }
   | { readonly type: 'flow-control'; readonly on: boolean }
+  /** transport.setDeadtimeBump(extraMs): the largest bump in force (heartbeat's hb_add_deadtime). */
   | { readonly type: 'deadtime-bump'; readonly extraMs: number }
-  /** A cluster message for the resource layer: addressed to us, accepted once, in arrival order. */
-  | { readonly type: 'deliver'; readonly from: string; readonly message: Message }
-  /** A peer's status changed (the local node's changes are the set-status actions). */
-  | { readonly type: 'node-status'; readonly node: string; readonly status: NodeStatus; readonly previous: NodeStatus }
+  /**
+   * A sequenced cluster message for the resource layer, addressed to us, once, in order: a peer's
+   * as it arrives, ours (`own`, from sent()) as we send it: heartbeat acts on its own shutdone,
+   * ask_resources and resource info=mach_down. `comm`: the comm state when it arrived.
+   */
+  | { readonly type: 'deliver'; readonly from: string; readonly message: Message; readonly own: boolean; readonly comm: CommState }
+  /**
+   * A peer's status changed (the local node's changes are the set-status actions). `message`: the
+   * status (or shutdone) packet that caused it; null when a death or a timeout did.
+   */
+  | { readonly type: 'node-status'; readonly node: string; readonly status: NodeStatus; readonly previous: NodeStatus; readonly message: Message | null }
+  /** A peer restarted (a status with a higher generation): it holds none of what it held. */
+  | { readonly type: 'peer-restart'; readonly node: string; readonly oldGeneration: number; readonly generation: number }
+  /** A peer declared dead came back without restarting (heartbeat: "returning after partition"). */
+  | { readonly type: 'partition-healed'; readonly node: string }
+  /** transport.markDead(node): the peer announced its shutdown; it must not die again at its deadline. */
+  | { readonly type: 'mark-dead'; readonly node: string }
   | { readonly type: 'link-status'; readonly node: string; readonly link: string; readonly status: LinkStatus }
   | { readonly type: 'log'; readonly level: Level; readonly text: string };
 
@@ -73,6 +97,9 @@ export interface MembershipSnapshot {
 /** heartbeat: hb_add_deadtime(2000) at start, popped by a 5 s timer. */
 const START_DEADTIME_BUMP_MS = 2000;
 const START_BUMP_DURATION_MS = 5000;
+const START_BUMP_TAG = 'start';
+/** "corrupted ackseq" is logged at most once per this per peer (anyone with the key can send it). */
+const ACK_COMPLAINT_INTERVAL_MS = 10_000;
 const REQNODES_INTERVAL_MS = 1000;
 /** ACK_MSG_DIV: an ACK every 10 seqs, at each peer's own random offset. */
 const ACK_DIV = 10;
@@ -91,12 +118,24 @@ interface Peer {
   readonly rexmit: Map<number, number>;
   readonly ackTrigger: number;
   ackSeq: number;
+  /** heartbeat's status_seqno: the seq of the last status whose content was applied (0: none). */
+  statusSeq: number;
+  /** It sent shutdone: dead, and its last statuses change nothing until it restarts. */
+  departed: boolean;
+  /** Rate limit of the corrupted-ackseq complaint: when it may be logged next, and how many waited. */
+  ackComplaintAt: number;
+  ackComplaintsHeld: number;
 }
 
 type Out = MembershipAction[];
 
 function log(out: Out, level: Level, text: string): void {
   out.push({ type: 'log', level, text });
+}
+
+/** Message types for the resource layer: everything sequenced but membership's own bookkeeping. */
+function deliverable(type: string): boolean {
+  return !type.startsWith('NS_') && type !== 'status' && type !== 'reqnodes' && type !== 'repnodes' && type !== 'addnode' && type !== 'delnode';
 }
 
 function validate(cfg: MembershipConfig): void {
@@ -116,7 +155,14 @@ export class Membership {
   private started = false;
   private comm: CommState = 'init';
   private flowControl = true;
+  /** Deadtime bumps in force by tag (heartbeat's hb_add_deadtime stack); the transport gets the largest. */
+  private readonly bumps = new Map<string, number>();
+  private advertisedBump = 0;
   private bumpEndsAt = Infinity;
+  /** Nodes heartbeat peers added with hb_addnode (not in ha.cf), and their deleted-node list: kept
+   * so that our repnodes answer never makes a heartbeat peer drop or revive them. */
+  private readonly addedNodes: string[] = [];
+  private deletedNodes: string[] = [];
   /** The pending reqnodes repeat: config index of the peer asked, and when to ask again. */
   private reqnodes: { readonly index: number; readonly at: number } | null = null;
 
@@ -129,23 +175,94 @@ export class Membership {
     validate(cfg);
     // Ping nodes send no seqs, so they need no ACK offset (and draw no random number).
     const add = (name: string, ping: boolean) =>
-      this.peers.set(name, { name, ping, status: 'init', heard: false, links: new Map(), track: new SeqTrack(), rexmit: new Map(), ackTrigger: ping ? 0 : Math.min(ACK_DIV - 1, Math.floor(random() * ACK_DIV)), ackSeq: 0 });
+      this.peers.set(name, {
+        name,
+        ping,
+        status: 'init',
+        heard: false,
+        links: new Map(),
+        track: new SeqTrack(),
+        rexmit: new Map(),
+        ackTrigger: ping ? 0 : Math.min(ACK_DIV - 1, Math.floor(random() * ACK_DIV)),
+        ackSeq: 0,
+        statusSeq: 0,
+        departed: false,
+        ackComplaintAt: -Infinity,
+        ackComplaintsHeld: 0,
+      });
     for (const name of cfg.nodes) if (name !== cfg.localNode) add(name, false);
     for (const name of cfg.pingNodes ?? []) add(name, true);
   }
 
-  /** The MCP starts: status `up` (with `protocol=1`), and a 2 s longer advertised deadtime for 5 s. */
+  /**
+   * The MCP starts: flow control on, a 2 s longer advertised deadtime for 5 s (unless
+   * cfg.startDeadtimeBump is false), status `up`. The transport's very first status says `init`
+   * (Transport.start): apply the flow-control and deadtime-bump actions before starting it, the
+   * rest after, and both statuses are heartbeat's.
+   */
   start(now: number): MembershipAction[] {
     if (this.started) throw new Error('Membership.start() called twice');
     this.started = true;
-    this.bumpEndsAt = now + START_BUMP_DURATION_MS;
-    const out: Out = [
-      { type: 'flow-control', on: true },
-      { type: 'deadtime-bump', extraMs: START_DEADTIME_BUMP_MS },
-    ];
+    const out: Out = [{ type: 'flow-control', on: true }];
+    if (this.cfg.startDeadtimeBump ?? true) {
+      this.bumpEndsAt = now + START_BUMP_DURATION_MS;
+      out.push(...this.bumpDeadtime(START_BUMP_TAG, START_DEADTIME_BUMP_MS, now));
+    }
     this.setLocalStatus('up', out);
     this.checkCommUp(now, out);
     return out;
+  }
+
+  /**
+   * Advertises deadtime + extraMs while `tag` is in force (heartbeat's hb_add_deadtime: +30 s while
+   * restarting after a shutdown). Bumps stack: the transport gets the largest in force, so a
+   * shorter one ending (the start-up bump) never cancels a longer one.
+   */
+  bumpDeadtime(tag: string, extraMs: number, _now: number): MembershipAction[] {
+    if (!Number.isFinite(extraMs) || extraMs < 0) throw new RangeError(`Membership.bumpDeadtime(${JSON.stringify(tag)}): extraMs must be a finite number ≥ 0, got ${extraMs}`);
+    this.bumps.set(tag, extraMs);
+    return this.advertiseBump();
+  }
+
+  /** Ends the bump `tag` (heartbeat's hb_pop_deadtime); unknown tags change nothing. */
+  clearDeadtime(tag: string, _now: number): MembershipAction[] {
+    if (tag === START_BUMP_TAG) this.bumpEndsAt = Infinity;
+    this.bumps.delete(tag);
+    return this.advertiseBump();
+  }
+
+  /** heartbeat's live_node_count: normal nodes up or active, the local node included. */
+  liveNodes(): number {
+    const alive = (s: NodeStatus) => s === 'up' || s === 'active';
+    let n = alive(this.localStatus) ? 1 : 0;
+    for (const p of this.peers.values()) if (!p.ping && alive(p.status)) n++;
+    return n;
+  }
+
+  /** heartbeat's anypacketsyet: any packet of `node` since start or since it was declared dead. */
+  heardSinceDeath(node: string): boolean {
+    if (node === this.cfg.localNode) return true;
+    const p = this.peers.get(node);
+    if (!p) throw new RangeError(`Membership.heardSinceDeath: "${node}" is not a configured node`);
+    return p.heard;
+  }
+
+  /**
+   * A message we just sent (the transport gave it `seq`): heartbeat hears its own messages, so a
+   * sequenced one addressed to us (or to everyone) is delivered to the resource layer as `own`.
+   */
+  sent(message: Message, seq: number | null): MembershipAction[] {
+    const type = get(message, 't');
+    const dest = get(message, 'dest');
+    if (seq === null || type === undefined || !deliverable(type) || (dest !== undefined && dest !== this.cfg.localNode)) return [];
+    return [{ type: 'deliver', from: this.cfg.localNode, message, own: true, comm: this.comm }];
+  }
+
+  private advertiseBump(): MembershipAction[] {
+    const extraMs = Math.max(0, ...this.bumps.values());
+    if (extraMs === this.advertisedBump) return [];
+    this.advertisedBump = extraMs;
+    return [{ type: 'deadtime-bump', extraMs }];
   }
 
   onEvent(e: TransportEvent, now: number): MembershipAction[] {
@@ -168,11 +285,11 @@ export class Membership {
         if (e.returned) {
           log(out, 'CRIT', `Cluster node ${p.name} returning after partition.`);
           log(out, 'WARN', 'Deadtime value may be too small.');
+          out.push({ type: 'partition-healed', node: p.name });
         }
-        // A bad st is reported once, by the status event of the same packet. Ping nodes have no
-        // status event: their echo replies say `ping`.
-        if (p.ping) this.setPeerStatus(p, 'ping', out);
-        else if (e.status === 'up' || e.status === 'active') this.setPeerStatus(p, e.status, out);
+        // A normal node's status is applied by the status event of the same packet, after its
+        // link-up (heartbeat logs "Link … up." first). Ping nodes' echo replies say `ping`.
+        if (p.ping) this.setPeerStatus(p, 'ping', null, out);
         break;
       }
       case 'peer-late': {
@@ -192,6 +309,7 @@ export class Membership {
         p.heard = true;
         log(out, 'info', `Heartbeat restart on node ${p.name}`);
         this.restartTracking(p, e.generation);
+        out.push({ type: 'peer-restart', node: p.name, oldGeneration: e.oldGeneration, generation: e.generation });
         break;
       }
       case 'replay': {
@@ -229,10 +347,7 @@ export class Membership {
   /** Timers due at `now`: rexmit requests, the reqnodes repeat, the end of the start-up deadtime bump. */
   onTimer(now: number): MembershipAction[] {
     const out: Out = [];
-    if (now >= this.bumpEndsAt) {
-      this.bumpEndsAt = Infinity;
-      out.push({ type: 'deadtime-bump', extraMs: 0 });
-    }
+    if (now >= this.bumpEndsAt) out.push(...this.clearDeadtime(START_BUMP_TAG, now));
     for (const p of this.peers.values()) {
       const due = [...p.rexmit].filter(([, at]) => at <= now).map(([seq]) => seq);
       for (const seq of due.sort((a, b) => a - b)) {
@@ -259,7 +374,7 @@ export class Membership {
    * The transport's answer to a `retransmit` action. `highestSent` (the transport's highest seq)
    * completes heartbeat's "too high" warning when the caller knows it.
    */
-  onRetransmitResult(seq: number, to: string, result: RetransmitResult, _now: number, highestSent?: number): MembershipAction[] {
+  onRetransmitResult(seq: number, to: string, result: RetransmitResult, _now: number, highestSent: number | undefined = this.cfg.highestSeq?.()): MembershipAction[] {
     const nak = (reason: NakReason): MembershipAction[] => [
       { type: 'log', level: 'ERROR', text: `Cannot rexmit pkt ${seq} for ${to}: ${reason}` },
       { type: 'send', message: nakRexmitMessage(to, seq, reason) },
@@ -301,24 +416,32 @@ export class Membership {
     return p ?? null;
   }
 
+  /**
+   * Every status the transport passes on: sequence tracking always (a retransmitted status fills
+   * its gap), content only when it is newer than the last status applied (heartbeat's
+   * status_seqno) and the peer has not announced its shutdown.
+   */
   private onStatus(p: Peer, msg: Message, generation: number, seq: number, now: number, out: Out): void {
     p.heard = true;
-    // Checked before the ACK below: a peer without flow control has no use for one.
-    if (this.flowControl && getDec(msg, 'protocol') === null) {
+    if (generation < p.track.generation) return; // the transport reported the replay
+    const newer = generation > p.track.generation || seq > p.statusSeq;
+    // Checked before the ACK sequencing may send: a peer without flow control has no use for one.
+    if (newer && this.flowControl && getDec(msg, 'protocol') === null) {
       this.flowControl = false;
       log(out, 'info', 'flow control disabled due to different version heartbeat');
       out.push({ type: 'flow-control', on: false });
       if (this.comm === 'links-up') this.commNowUp(out); // the reqnodes handshake is a flow-control feature
     }
-    this.sequence(p, generation, seq, now, out);
-    // The transport accepts a status only when it is newer than the previous status, so its
-    // content applies even when other traffic of the peer overtook it.
-    this.applyStatusField(p, get(msg, 'st'), out);
+    this.sequence(p, generation, seq, true, now, out);
+    if (!newer || p.departed) return;
+    p.statusSeq = seq;
+    this.applyStatusField(p, msg, out);
   }
 
-  private applyStatusField(p: Peer, st: string | undefined, out: Out): void {
-    // A starting heartbeat 3.0.6 sends one `st=init` status first (seen in the interop lab).
-    if (st === 'init' || st === 'up' || st === 'active') this.setPeerStatus(p, st, out);
+  private applyStatusField(p: Peer, msg: Message, out: Out): void {
+    const st = get(msg, 'st');
+    // A starting heartbeat 3.0.6 (and hbd) sends one `st=init` status first.
+    if (st === 'init' || st === 'up' || st === 'active') this.setPeerStatus(p, st, msg, out);
     else if (st === undefined) log(out, 'ERROR', 'HBDoMsg_T_STATUS: status update without st field');
     else log(out, 'WARN', `hbd: status from node ${p.name} with st=${JSON.stringify(st)} ignored: heartbeat sends only init, up and active`);
   }
@@ -331,30 +454,81 @@ export class Membership {
       return;
     }
     if (type.startsWith('NS_')) {
-      this.onUnsequenced(p, type, msg, forUs, out);
+      this.onUnsequenced(p, type, msg, forUs, now, out);
       return;
     }
     if (seq === null) {
       log(out, 'ERROR', `process_clustermsg: ${type} from ${p.name} missing seqno`);
       return;
     }
-    if (!this.sequence(p, generation, seq, now, out) || !forUs) return;
+    if (!this.sequence(p, generation, seq, false, now, out) || !forUs) return;
     switch (type) {
       case 'reqnodes':
-        out.push({ type: 'send', message: repnodesMessage(p.name, this.cfg.nodes, []) });
+        // heartbeat's answer: every node it knows and its deleted-node list (the asker replaces
+        // its own lists with them, so nothing a heartbeat peer added with hb_addnode is dropped).
+        out.push({ type: 'send', message: repnodesMessage(p.name, [...this.cfg.nodes, ...this.addedNodes], this.deletedNodes) });
         break;
       case 'repnodes':
         this.onRepnodes(p, msg, out);
         break;
+      case 'addnode':
+      case 'delnode':
+        this.onNodeChange(p, type, msg, out);
+        break;
       case 'status':
         break; // statuses arrive as 'status' events; never resource traffic
+      case 'shutdone':
+        out.push({ type: 'deliver', from: p.name, message: msg, own: false, comm: this.comm });
+        this.onShutdone(p, msg, out);
+        break;
       default:
-        out.push({ type: 'deliver', from: p.name, message: msg });
+        out.push({ type: 'deliver', from: p.name, message: msg, own: false, comm: this.comm });
     }
   }
 
+  /**
+   * heartbeat's HBDoMsg_T_SHUTDONE: the peer released everything and is going away. It is gone at
+   * once (heartbeat hands its resources over right away); the transport stops watching its
+   * deadline, so no "is dead" follows a deadtime later; a restart brings it back.
+   */
+  private onShutdone(p: Peer, msg: Message, out: Out): void {
+    log(out, 'info', `Received shutdown notice from '${p.name}'.`);
+    p.departed = true;
+    p.rexmit.clear();
+    this.setPeerStatus(p, 'dead', msg, out);
+    out.push({ type: 'mark-dead', node: p.name });
+  }
+
+  /** hb_addnode / hb_delnode from a heartbeat peer: remembered for our repnodes answers only. */
+  private onNodeChange(p: Peer, type: 'addnode' | 'delnode', msg: Message, out: Out): void {
+    const names = (get(msg, 'nodelist') ?? '').split(' ').filter((n) => n !== '');
+    for (const n of names) {
+      if (type === 'addnode') {
+        this.deletedNodes = this.deletedNodes.filter((d) => d !== n);
+        if (!this.cfg.nodes.includes(n) && !this.addedNodes.includes(n)) this.addedNodes.push(n);
+      } else {
+        const i = this.addedNodes.indexOf(n);
+        if (i >= 0) this.addedNodes.splice(i, 1);
+        if (!this.deletedNodes.includes(n)) this.deletedNodes.push(n);
+      }
+    }
+    log(out, 'WARN', `hbd: ${type} ${names.join(' ')} from ${p.name}: hbd keeps its ha.cf node list (it does not ${type === 'addnode' ? 'watch added' : 'drop deleted'} nodes) and only passes the change on to heartbeat peers that ask; change ha.cf on every node instead`);
+  }
+
+  /** heartbeat's "corrupted ackseq" complaint, at most once per ACK_COMPLAINT_INTERVAL_MS per peer. */
+  private complainAck(p: Peer, highest: number, ack: number, now: number, out: Out): void {
+    if (now < p.ackComplaintAt) {
+      p.ackComplaintsHeld++;
+      return;
+    }
+    const held = p.ackComplaintsHeld > 0 ? ` (hbd: ${p.ackComplaintsHeld} more from ${p.name} not logged)` : '';
+    log(out, 'ERROR', `HBDoMsg_T_ACK: corrupted ackseq current hiseq = ${highest} ackseq =${ack} in this message${held}`);
+    p.ackComplaintAt = now + ACK_COMPLAINT_INTERVAL_MS;
+    p.ackComplaintsHeld = 0;
+  }
+
   /** NS_ messages carry no seq (spec §5.2): no sequence processing. */
-  private onUnsequenced(p: Peer, type: string, msg: Message, forUs: boolean, out: Out): void {
+  private onUnsequenced(p: Peer, type: string, msg: Message, forUs: boolean, now: number, out: Out): void {
     switch (type) {
       case 'NS_nak_rexmit': {
         const seq = getHex(msg, 'firstseq');
@@ -374,7 +548,14 @@ export class Membership {
       case 'NS_ackmsg': {
         if (!this.flowControl || get(msg, 'dest') !== this.cfg.localNode) return;
         const ack = getHex(msg, 'ackseq');
-        if (ack !== null && ack > p.ackSeq) p.ackSeq = ack;
+        if (ack === null || ack <= p.ackSeq) return; // late or duplicate
+        // A replayed or stale ACK beyond what we sent must not silence retransmissions.
+        const highest = this.cfg.highestSeq?.();
+        if (highest !== undefined && ack > highest) {
+          this.complainAck(p, highest, ack, now, out);
+          return;
+        }
+        p.ackSeq = ack;
         return;
       }
       default:
@@ -406,14 +587,28 @@ export class Membership {
     if (unlisted.length > 0) {
       log(out, 'WARN', `hbd: repnodes from ${p.name} does not list ${unlisted.join(', ')}, configured in ha.cf here; hbd keeps its ha.cf node list`);
     }
+    // Passed on as heartbeat would: its lists become ours (heartbeat replaces its deleted list).
+    for (const n of unknown) if (!this.addedNodes.includes(n)) this.addedNodes.push(n);
+    const deleted = get(msg, 'delnodelist');
+    if (deleted !== undefined) this.deletedNodes = deleted.split(' ').filter((n) => n !== '');
     if (this.comm === 'links-up') this.commNowUp(out);
   }
 
   // --- sequence numbers, retransmission requests, ACKs ----------------------------------------
 
-  /** Sequence processing for every sequenced packet of `p` (spec §7.6); true when accepted. */
-  private sequence(p: Peer, generation: number, seq: number, now: number, out: Out): boolean {
-    if (generation > p.track.generation) this.restartTracking(p, generation);
+  /**
+   * Sequence processing for every sequenced packet of `p` (spec §7.6); true when accepted. Only a
+   * status starts a new generation (heartbeat's should_drop_message); a message of a newer one
+   * before its status is dropped, as heartbeat drops it, except from a peer never heard before.
+   */
+  private sequence(p: Peer, generation: number, seq: number, isStatus: boolean, now: number, out: Out): boolean {
+    if (generation > p.track.generation) {
+      if (!isStatus && p.track.generation >= 0) {
+        log(out, 'debug', `hbd: seq ${seq} of ${p.name} is of generation ${generation} before any status of it (current ${p.track.generation}): dropped`);
+        return false;
+      }
+      this.restartTracking(p, generation);
+    }
     const v = p.track.receive(generation, seq);
     switch (v.kind) {
       case 'next':
@@ -469,6 +664,8 @@ export class Membership {
     p.track.restart(generation);
     p.rexmit.clear();
     p.ackSeq = 0;
+    p.statusSeq = 0;
+    p.departed = false;
   }
 
   private markDead(p: Peer, out: Out): void {
@@ -477,18 +674,18 @@ export class Membership {
     p.track.reset(); // the replay floor stays (see lib/membership/seqtrack.ts)
     p.rexmit.clear();
     p.ackSeq = 0;
-    this.setPeerStatus(p, 'dead', out);
+    this.setPeerStatus(p, 'dead', null, out);
   }
 
   // --- node table -----------------------------------------------------------------------------
 
-  private setPeerStatus(p: Peer, status: NodeStatus, out: Out): void {
+  private setPeerStatus(p: Peer, status: NodeStatus, message: Message | null, out: Out): void {
     if (p.status === status) return;
     const previous = p.status;
     p.status = status;
     // A death is logged as "node …: is dead"; every status the peer itself reports as an update.
     if (status !== 'dead') log(out, 'info', `Status update for node ${p.name}: status ${status}`);
-    out.push({ type: 'node-status', node: p.name, status, previous });
+    out.push({ type: 'node-status', node: p.name, status, previous, message });
   }
 
   private setLocalStatus(status: 'up' | 'active', out: Out): void {

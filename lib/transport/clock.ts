@@ -22,7 +22,14 @@ export function nextSlot(t0: number, periodMs: number, now: number): number {
   return t0 + k * periodMs;
 }
 
-/** Delay to hand setTimeout for an absolute mono deadline: whole ms, never early by rounding. */
+/** setTimeout's largest delay; beyond it Node fires after 1 ms instead. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Delay to hand setTimeout for an absolute mono deadline: whole ms, never early by rounding.
+ * Saturates at MAX_TIMER_DELAY_MS: the timer then fires early and its owner re-arms it.
+ */
 export function delayUntil(deadline: number, now: number): number {
-  return Math.max(0, Math.ceil(deadline - now));
+  const ms = Math.ceil(deadline - now);
+  return ms > 0 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 0;
 }

@@ -9,6 +9,12 @@
 // - after the transport itself stalled, no peer is declared dead until fresh packets had a chance to
 //   arrive (memberlist's "awareness"): a stalled node must not blame others for its own stall.
 //
+// Every status is judged against the last accepted one: newer → liveness, links and the status
+// event; the same seq again (another medium, or a replay) → dropped here, refreshing only a link
+// that had not carried that seq yet; older → passed on without touching anything, because sequence
+// tracking (lib/membership) must see a retransmitted or reordered status to stop asking for it
+// (heartbeat runs sequence tracking on every packet and ignores only an older status's content).
+//
 // Ping nodes (spec §7.8) live on answered ICMP echoes (ping()), carry no generation or seq, and
 // always time out after deadping: heartbeat also applies initdead to them before comm-up, but a
 // router's liveness does not depend on our cluster forming.
@@ -38,9 +44,25 @@ export interface StatusInput {
 }
 
 export interface StatusOutcome {
-  /** False for replays, duplicates and old packets: the caller must not deliver them. */
+  /**
+   * Whether the caller passes the packet on (status / message event). True for news and, for
+   * statuses, for older seqs (sequence tracking decides); false for duplicates, replays of an
+   * older generation and packets of unknown nodes.
+   */
   readonly accepted: boolean;
   readonly events: LivenessEvent[];
+}
+
+/**
+ * The longest `dt` a peer may advertise; more is clamped (a corrupt or hostile `dt` must not make
+ * a deadline overflow or run backwards). An hour is far beyond any heartbeat deadtime in use.
+ */
+export const MAX_ADVERTISED_DEADTIME_MS = 3_600_000;
+
+/** A peer's advertised `dt` as the timeout to use: clamped; null when it is no usable number. */
+export function advertisedDeadtime(dtMs: number): number | null {
+  if (!(dtMs > 0)) return null;
+  return Math.min(dtMs, MAX_ADVERTISED_DEADTIME_MS);
 }
 
 type PeerState = 'init' | 'up' | 'dead';
@@ -48,6 +70,8 @@ type PeerState = 'init' | 'up' | 'dead';
 interface Link {
   up: boolean;
   lastSeen: number;
+  /** The highest status seq of the peer's generation seen on this link; -1: none. */
+  lastSeq: number;
 }
 
 interface Peer {
@@ -57,6 +81,8 @@ interface Peer {
   lastStatus: number; // mono ms of the last accepted status (start time before any)
   heardAny: boolean;
   dtMs: number;
+  /** It announced its shutdown (shutdone): no deadline, no return until a new generation. */
+  departed: boolean;
   readonly ping: boolean;
   readonly links: Map<string, Link>;
 }
@@ -78,7 +104,7 @@ export class Liveness {
   ) {
     const add = (node: string, ping: boolean) => {
       if (node === cfg.localNode || this.peers.has(node)) return;
-      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, ping, links: new Map() });
+      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, departed: false, ping, links: new Map() });
     };
     for (const node of cfg.nodes) add(node, false);
     for (const node of cfg.pingNodes ?? []) add(node, true);
@@ -112,18 +138,35 @@ export class Liveness {
     const p = this.peers.get(s.node);
     if (!p || p.ping) return { accepted: false, events };
     const oldGeneration = p.generation;
-    if (!this.checkGeneration(p, s.node, s.generation, events)) return { accepted: false, events };
-    if (s.seq <= p.lastSeq) {
-      // The same seq again is a duplicate from another medium: it still proves the link.
-      if (s.seq === p.lastSeq) this.touchLink(now, p, s.node, s.link, events);
+    if (!this.checkGeneration(p, s.node, s.generation, true, events)) return { accepted: false, events };
+    if (s.seq === p.lastSeq) {
+      // The same status again: a copy on another medium proves that link; a replay proves nothing.
+      const l = p.links.get(s.link);
+      if (!l || l.lastSeq < s.seq) this.touchLink(now, p, s.node, s.link, s.seq, events);
       return { accepted: false, events };
     }
-    const returned = p.state === 'dead' && p.lastSeq >= 0;
-    const restarted = oldGeneration >= 0 && s.generation > oldGeneration;
-    this.heard(now, p, s.node, s.link, { status: s.status, generation: s.generation, restarted, returned }, events);
+    // Older: only sequence tracking may use it (a retransmitted or reordered status).
+    if (s.seq < p.lastSeq) return { accepted: true, events };
     p.lastSeq = s.seq;
-    if (s.dtMs > 0) p.dtMs = s.dtMs;
+    // A peer that announced its shutdown sends its last statuses: sequenced, but it stays gone.
+    if (p.departed) return { accepted: true, events };
+    const returned = p.state === 'dead' && p.heardAny; // heard in this generation before
+    const restarted = oldGeneration >= 0 && s.generation > oldGeneration;
+    this.heard(now, p, s.node, s.link, s.seq, { status: s.status, generation: s.generation, restarted, returned }, events);
+    const dt = advertisedDeadtime(s.dtMs);
+    if (dt !== null) p.dtMs = dt;
     return { accepted: true, events };
+  }
+
+  /**
+   * The peer announced its shutdown (`shutdone`): it is dead now, without a peer-dead event, and
+   * no later status of the same generation brings it back; a restart (new generation) does.
+   */
+  markDead(node: string): void {
+    const p = this.peers.get(node);
+    if (!p || p.ping) return;
+    p.state = 'dead';
+    p.departed = true;
   }
 
   /**
@@ -134,7 +177,7 @@ export class Liveness {
     const events: LivenessEvent[] = [];
     const p = this.peers.get(node);
     if (!p?.ping) return { accepted: false, events };
-    this.heard(now, p, node, link, { status: 'ping', generation: 0, restarted: false, returned: false }, events);
+    this.heard(now, p, node, link, -1, { status: 'ping', generation: 0, restarted: false, returned: false }, events);
     return { accepted: true, events };
   }
 
@@ -147,8 +190,8 @@ export class Liveness {
     }
     const p = this.peers.get(node);
     if (!p || p.ping) return { accepted: false, events };
-    if (!this.checkGeneration(p, node, generation, events)) return { accepted: false, events };
-    this.touchLink(now, p, node, link, events);
+    if (!this.checkGeneration(p, node, generation, false, events)) return { accepted: false, events };
+    this.touchLink(now, p, node, link, -1, events);
     return { accepted: true, events };
   }
 
@@ -194,8 +237,8 @@ export class Liveness {
     return this.commUp ? p.dtMs : this.cfg.initdeadMs;
   }
 
-  /** An accepted status or echo reply: late check, peer-up, liveness and the link it came by. */
-  private heard(now: number, p: Peer, node: string, link: string, up: { status: string; generation: number; restarted: boolean; returned: boolean }, events: LivenessEvent[]): void {
+  /** A newer status or an echo reply: late check, peer-up, liveness and the link it came by. */
+  private heard(now: number, p: Peer, node: string, link: string, seq: number, up: { status: string; generation: number; restarted: boolean; returned: boolean }, events: LivenessEvent[]): void {
     const gap = now - p.lastStatus;
     if (p.state === 'up' && p.heardAny && gap > this.cfg.warntimeMs) {
       events.push({ type: 'peer-late', node, link, gapMs: gap });
@@ -206,26 +249,35 @@ export class Liveness {
     }
     p.lastStatus = now;
     p.heardAny = true;
-    this.touchLink(now, p, node, link, events);
+    this.touchLink(now, p, node, link, seq, events);
   }
 
-  private checkGeneration(p: Peer, node: string, generation: number, events: LivenessEvent[]): boolean {
+  /**
+   * Replays of an older generation are refused. Only a status starts a new generation (heartbeat:
+   * should_drop_message): then the peer's sequence, last-heard time and link seqs start over.
+   */
+  private checkGeneration(p: Peer, node: string, generation: number, isStatus: boolean, events: LivenessEvent[]): boolean {
     if (p.generation >= 0 && generation < p.generation) {
       events.push({ type: 'replay', node, generation, currentGeneration: p.generation });
       return false;
     }
-    if (generation > p.generation) {
+    if (isStatus && generation > p.generation) {
       if (p.generation >= 0) events.push({ type: 'peer-restart', node, oldGeneration: p.generation, generation });
       p.generation = generation;
       p.lastSeq = -1;
+      p.heardAny = false; // no "Late heartbeat" measured across the restart
+      p.departed = false;
+      for (const l of p.links.values()) l.lastSeq = -1;
     }
     return true;
   }
 
-  private touchLink(now: number, p: Peer, node: string, link: string, events: LivenessEvent[]): void {
+  /** `seq`: the status seq it carried (-1 for other packets and echoes). */
+  private touchLink(now: number, p: Peer, node: string, link: string, seq: number, events: LivenessEvent[]): void {
     let l = p.links.get(link);
-    if (!l) p.links.set(link, (l = { up: false, lastSeen: now }));
+    if (!l) p.links.set(link, (l = { up: false, lastSeen: now, lastSeq: -1 }));
     l.lastSeen = now;
+    l.lastSeq = Math.max(l.lastSeq, seq);
     if (!l.up) {
       l.up = true;
       events.push({ type: 'link-up', node, link });

@@ -29,6 +29,7 @@ export interface LivenessTrackerInstance {
   state(node: string): 'init' | 'up' | 'dead' | undefined;
   setCommUp(): void;
   status(now: number, s: StatusInput): StatusOutcome;
+  markDead(node: string): void;
   packet(now: number, node: string, link: string, generation: number): StatusOutcome;
   ping(now: number, node: string, link: string): StatusOutcome;
   stalled(now: number, lateMs: number): LivenessEvent[];
@@ -100,6 +101,14 @@ class NativeTransport implements Transport {
 
   retransmit(seq: number): RetransmitResult {
     return this.engine.retransmit(seq);
+  }
+
+  highestSeq(): number {
+    return this.engine.highestSeq();
+  }
+
+  markDead(node: string): void {
+    this.engine.markDead(node);
   }
 
   checkIn(): void {

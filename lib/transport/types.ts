@@ -30,7 +30,11 @@ export type LivenessEvent =
 export type TransportEvent = EventTime &
   (
     | LivenessEvent
-    /** Every accepted status, for sequence tracking and status changes in lib/membership. */
+    /**
+     * Every status newer than the last one (liveness refreshed), and every older one (a
+     * retransmission or a copy that was overtaken: liveness untouched), for sequence tracking and
+     * status changes in lib/membership, which applies an older status's content never.
+     */
     | { readonly type: 'status'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number; readonly generation: number }
     /** Every accepted non-status message, addressed to us or not (membership tracks all seqs). */
     | { readonly type: 'message'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number | null; readonly generation: number; readonly forUs: boolean }
@@ -133,7 +137,10 @@ export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | '
 
 export interface Transport {
   readonly kind: 'native' | 'ts';
-  /** Opens every medium and starts beating with `st=up`. Rejects with the failing medium, syscall and errno. */
+  /**
+   * Opens every medium and starts beating: one `st=init` status first (as heartbeat does), then the
+   * status set (default `up`). Rejects with the failing medium, syscall and errno.
+   */
   start(onEvent: (e: TransportEvent) => void): Promise<void>;
   /** Changes `st` and sends a status at once (heartbeat does so on every local change). */
   setStatus(status: 'up' | 'active'): void;
@@ -147,6 +154,13 @@ export interface Transport {
   send(message: Message): number | null;
   /** Re-sends a message we sent earlier (identical bytes) from the 500-message history. */
   retransmit(seq: number): RetransmitResult;
+  /** The last seq given to a sequenced message (firstSeq − 1 before any): heartbeat's hiseq. */
+  highestSeq(): number;
+  /**
+   * The peer announced its shutdown (`shutdone`): it counts as dead from now on, without a
+   * peer-dead event, and no status of the same generation brings it back; a restart does.
+   */
+  markDead(node: string): void;
   /** JS is alive; see TransportOptions.stallLimitMs. */
   checkIn(): void;
   /**

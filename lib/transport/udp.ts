@@ -108,7 +108,8 @@ class UdpTransport implements Transport {
     const o = this.opts;
     this.liveness = new Liveness({ localNode: o.localNode, nodes: o.nodes, keepaliveMs: o.keepaliveMs, deadtimeMs: o.deadtimeMs, warntimeMs: o.warntimeMs, initdeadMs: o.initdeadMs }, now);
     this.t0 = now;
-    this.sendStatus();
+    // heartbeat's first status says st=init (see Transport.start), the beat goes on from there.
+    this.sendStatus('init');
     this.armBeat(nextSlot(this.t0, o.keepaliveMs, now), now);
     this.armDeadline();
   }
@@ -167,6 +168,16 @@ class UdpTransport implements Transport {
     return r.result;
   }
 
+  highestSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  markDead(node: string): void {
+    if (!this.liveness) throw new Error('transport: markDead() before start()');
+    this.liveness.markDead(node);
+    this.armDeadline();
+  }
+
   /** Nothing to do: JS and this transport share one thread (see the file comment). */
   checkIn(): void {}
 
@@ -198,8 +209,8 @@ class UdpTransport implements Transport {
     for (const e of events) this.emitTo({ ...e, mono, wall } as TransportEvent);
   }
 
-  private sendStatus(): void {
-    this.send(statusMessage({ status: this.status, deadtimeMs: this.opts.deadtimeMs + this.bumpMs, flowControl: this.flowControl }));
+  private sendStatus(status: 'init' | 'up' | 'active' = this.status): void {
+    this.send(statusMessage({ status, deadtimeMs: this.opts.deadtimeMs + this.bumpMs, flowControl: this.flowControl }));
   }
 
   private receive(link: string, bytes: Buffer, source: string): void {

@@ -11,6 +11,7 @@ const PACKAGE_OF = {
   tcpdump: 'tcpdump',
   python3: 'python3',
   sysctl: 'procps',
+  nft: 'nftables',
 } as const;
 export type Tool = keyof typeof PACKAGE_OF;
 

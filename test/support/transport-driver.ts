@@ -5,6 +5,8 @@
 // + setStatus('active'), as membership would), and takes commands as JSON lines on stdin:
 //   {"cmd":"send","message":[["t","x"],["dest","n2"]]}  → {"type":"sent","seq":5}
 //   {"cmd":"retransmit","seq":5}                        → {"type":"retransmitted","seq":5,"result":"sent"}
+//   {"cmd":"mark-dead","node":"n2"}                      → markDead("n2") (the shutdone path)
+//   {"cmd":"highest-seq"}                                → {"type":"highest-seq","seq":12}
 //   {"cmd":"stop"}                                       → stop(), exit 0 (SIGTERM does the same)
 //   {"cmd":"block-loop","everyMs":1000,"forMs":200}      → {"type":"blocking",…}: spins the event loop
 //                                                          forMs of every everyMs (forMs 0 ends it)
@@ -159,7 +161,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const onCommand = (line: string): void => {
     if (line.trim() === '') return;
     try {
-      const c = JSON.parse(line) as { cmd?: unknown; message?: unknown; seq?: unknown; everyMs?: unknown; forMs?: unknown };
+      const c = JSON.parse(line) as { cmd?: unknown; message?: unknown; seq?: unknown; node?: unknown; everyMs?: unknown; forMs?: unknown };
       switch (c.cmd) {
         case 'send':
           print({ type: 'sent', seq: transport.send(commandMessage(c.message)) });
@@ -167,6 +169,13 @@ async function main(argv: readonly string[]): Promise<void> {
         case 'retransmit':
           if (typeof c.seq !== 'number') throw new Error('retransmit needs a numeric seq');
           print({ type: 'retransmitted', seq: c.seq, result: transport.retransmit(c.seq) });
+          break;
+        case 'mark-dead':
+          if (typeof c.node !== 'string') throw new Error('mark-dead needs a node name');
+          transport.markDead(c.node);
+          break;
+        case 'highest-seq':
+          print({ type: 'highest-seq', seq: transport.highestSeq() });
           break;
         case 'block-loop': {
           const { everyMs, forMs } = c;
@@ -182,7 +191,7 @@ async function main(argv: readonly string[]): Promise<void> {
           void stop('stop command');
           break;
         default:
-          throw new Error(`unknown cmd ${JSON.stringify(c.cmd)} (send, retransmit, block-loop, stop)`);
+          throw new Error(`unknown cmd ${JSON.stringify(c.cmd)} (send, retransmit, mark-dead, highest-seq, block-loop, stop)`);
       }
     } catch (e) {
       print({ type: 'command-error', command: line, message: (e as Error).message });
