@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <system_error>
 
 #include "control.h"
@@ -48,6 +51,22 @@ EngineEvent Now(Body&& body) {
 void AppendLiveness(std::vector<LivenessEvent>&& in, Nanos mono, std::vector<EngineEvent>& out) {
   const Nanos offset = RealtimeOffset();
   for (LivenessEvent& e : in) out.push_back(At(mono, offset, std::move(e)));
+}
+
+// Every running engine, for the exit handler below.
+std::mutex registryMu;
+std::set<Engine*>& Running() {
+  static auto* engines = new std::set<Engine*>();  // never destroyed: exit handlers still use it
+  return *engines;
+}
+
+// process.exit() and a fatal exception end in exit(), which runs OpenSSL's exit handler (freeing
+// its tables) and the static destructors while an engine thread may be inside HMAC: SIGSEGV or
+// SIGABRT. Node runs no addon cleanup hook on that path, so this atexit handler stops the threads
+// first; registered after OpenSSL's (node initialises OpenSSL before any addon loads), it runs before it.
+void StopAllAtExit() {
+  std::lock_guard<std::mutex> lock(registryMu);
+  for (Engine* e : Running()) e->StopThread();
 }
 
 }  // namespace
@@ -115,16 +134,28 @@ std::optional<StartError> Engine::Start() {
     return fail(SysError{"pthread_create", e.code().value(), "engine thread"});
   }
   started_ = true;
+  static std::once_flag atExit;
+  std::call_once(atExit, [] { std::atexit(StopAllAtExit); });
+  std::lock_guard<std::mutex> lock(registryMu);
+  Running().insert(this);
   return std::nullopt;
 }
 
 void Engine::Stop() {
   if (!started_) return;
+  {
+    std::lock_guard<std::mutex> lock(registryMu);
+    Running().erase(this);
+  }
+  StopThread();
+  CloseAll();
+  started_ = false;
+}
+
+void Engine::StopThread() {
   stopping_ = true;
   Wake();
   if (thread_.joinable()) thread_.join();
-  CloseAll();
-  started_ = false;
 }
 
 void Engine::CloseAll() {
@@ -145,7 +176,7 @@ void Engine::Wake() {
 
 void Engine::SetStatus(const std::string& status) {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     settings_.status = status;
     settings_.statusNow = true;
   }
@@ -154,7 +185,7 @@ void Engine::SetStatus(const std::string& status) {
 
 void Engine::SetDeadtimeBump(double extraMs) {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     if (settings_.bumpMs == extraMs) return;
     settings_.bumpMs = extraMs;
     settings_.statusNow = true;  // heartbeat re-advertises a changed dt at once
@@ -164,21 +195,27 @@ void Engine::SetDeadtimeBump(double extraMs) {
 
 void Engine::SetCommUp() {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     settings_.commUp = true;
   }
   Wake();  // the deadlines change: re-arm the timer
 }
 
 void Engine::SetFlowControl(bool on) {
-  std::lock_guard<std::mutex> lock(settingsMu_);
+  std::lock_guard<PiMutex> lock(settingsMu_);
   settings_.flowControl = on;
 }
 
 std::variant<std::optional<int64_t>, EncodeError> Engine::Send(Message m) {
-  auto r = outbox_.Send(std::move(m), MonoNanos());
+  auto r = outbox_.Send(std::move(m));
   if (std::holds_alternative<std::optional<int64_t>>(r)) Wake();
   return r;
+}
+
+void Engine::CheckIn() {
+  const Nanos now = MonoNanos();
+  lastCheckIn_.store(now, std::memory_order_relaxed);
+  outbox_.RefreshLoadAverage(now);
 }
 
 RetransmitResult Engine::Retransmit(int64_t seq) {
@@ -266,7 +303,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
 
   Settings s;
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     s = settings_;
     settings_.statusNow = false;
   }
@@ -333,7 +370,7 @@ void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
   SetField(m, "dt", FieldType::String, Hex(std::llround(opts_.liveness.deadtimeMs + s.bumpMs)));
   if (s.flowControl) SetField(m, "protocol", FieldType::String, "1");
   int64_t ts = 0;
-  auto r = outbox_.Send(std::move(m), MonoNanos(), &ts);
+  auto r = outbox_.Send(std::move(m), &ts);
   if (auto* err = std::get_if<EncodeError>(&r)) {
     events.push_back(Now(WarningEvent{SysError{"encode", EINVAL, "status message: " + err->detail}}));
     return;

@@ -23,6 +23,7 @@
 #include "liveness.h"
 #include "media.h"
 #include "netlink.h"
+#include "pi_mutex.h"
 #include "ping.h"
 #include "sys_error.h"
 
@@ -63,6 +64,8 @@ class Engine {
   std::optional<StartError> Start();
   // Idempotent; returns once the thread has exited and every socket is closed.
   void Stop();
+  // Only ends the thread (the exit handler: sockets and memory go with the process).
+  void StopThread();
 
   // Commands from JavaScript: short mutex holds, never a wait for the engine thread. The
   // settings may be given before Start(); Send() queues only for a running engine's thread.
@@ -72,7 +75,9 @@ class Engine {
   void SetFlowControl(bool on);
   std::variant<std::optional<int64_t>, EncodeError> Send(Message m);
   RetransmitResult Retransmit(int64_t seq);
-  void CheckIn() { lastCheckIn_.store(MonoNanos(), std::memory_order_relaxed); }
+  // JavaScript is alive; also refreshes the load average the statuses carry (read here, on the
+  // JavaScript thread, so that the engine thread never reads /proc).
+  void CheckIn();
 
  private:
   // Settings JavaScript changes; the thread copies them under settingsMu_.
@@ -115,7 +120,7 @@ class Engine {
   Fd epoll_, wakeFd_, timerFd_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kReceiveBuffer);
 
-  std::mutex settingsMu_;
+  PiMutex settingsMu_;
   Settings settings_;
   std::atomic<bool> stopping_{false};
   std::atomic<Nanos> lastCheckIn_{0};

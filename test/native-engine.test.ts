@@ -178,6 +178,105 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
   });
 });
 
+/** A child node process running `body` with `t`, a started native transport on lo (keepalive 1 ms: busy). */
+function childScript(body: string, port: number): string {
+  const opts = { ...loOptions({ keepaliveMs: 1, udpPort: port }), uuid: undefined, authKeys: undefined };
+  return `
+    const { loadNative } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'native.js'))});
+    const { createNativeTransport } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'transport', 'native.js'))});
+    const opts = { ...${JSON.stringify(opts)}, uuid: Buffer.alloc(16, 3), authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('k') }] } };
+    const t = createNativeTransport(opts, loadNative().binding);
+    setInterval(() => { for (let i = 0; i < 20; i++) t.send([{ name: 't', type: 0, value: Buffer.from('busy') }]); }, 1);
+    ${body}`;
+}
+
+function runChild(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const c = cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code, signal) => resolve({ code, signal, stderr, stdout }));
+  });
+}
+
+describe('native engine: process and Worker exits', { skip: nativeSkip }, () => {
+  const base = 21000 + (process.pid % 9000) * 4;
+
+  test('process.exit() and an uncaught exception while the engine sends and receives: a clean exit every time', { timeout: 60_000 }, async () => {
+    const runs = Array.from({ length: 15 }, (_, i) =>
+      runChild(['-e', childScript(`t.start(() => {}).then(() => setTimeout(() => { ${i % 3 === 2 ? "throw new Error('deliberate')" : 'process.exit(0)'} }, 20 + (${i} % 5) * 7));`, base + (i % 4))]),
+    );
+    const results = await Promise.all(runs);
+    results.forEach((r, i) => {
+      const want = i % 3 === 2 ? 1 : 0;
+      assert.deepEqual({ code: r.code, signal: r.signal }, { code: want, signal: null }, `run ${i}: ${r.stderr.slice(-800)}`);
+    });
+  });
+
+  test('terminating a Worker that owns a running engine leaves the process alive', { timeout: 60_000 }, async () => {
+    const worker = childScript(`let n = 0; t.start(() => { n++; const end = Date.now() + 15; while (Date.now() < end); }).then(() => require('node:worker_threads').parentPort.postMessage('up'));`, base);
+    const main = `
+      const { Worker } = require('node:worker_threads');
+      let left = 6;
+      const one = () => {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        w.on('message', () => setTimeout(() => w.terminate().then(() => (--left > 0 ? one() : console.log('all terminated'))), 10 + left * 5));
+      };
+      one();`;
+    const r = await runChild(['-e', main]);
+    assert.deepEqual({ code: r.code, signal: r.signal }, { code: 0, signal: null }, r.stderr.slice(-1500));
+    assert.match(r.stdout, /all terminated/);
+  });
+
+  test("an exception thrown by the event handler surfaces as an uncaught exception, not a deprecation warning", { timeout: 30_000 }, async () => {
+    const r = await runChild(['-e', childScript(`t.start((e) => { if (e.type === 'link-up') throw new Error('handler boom'); }); setTimeout(() => process.exit(5), 3000);`, base + 1)]);
+    assert.equal(r.code, 1, `exit ${r.code} ${r.signal}: ${r.stderr.slice(-800)}`);
+    assert.match(r.stderr, /Error: handler boom/);
+    assert.doesNotMatch(r.stderr, /DEP0168|Uncaught N-API callback exception/);
+  });
+});
+
+describe('native transport relay', () => {
+  test('a handler that throws still gets the rest of the batch (a peer-dead included); the error is rethrown from a later tick', async () => {
+    let relay: ((events: TransportEvent[]) => void) | null = null;
+    const fake = {
+      Engine: class {
+        constructor(_o: TransportOptions, onEvents: (events: TransportEvent[]) => void) {
+          relay = onEvents;
+        }
+        start(): void {}
+        stop(): void {}
+        checkIn(): void {}
+      },
+    } as unknown as NativeBinding;
+    const t = createNativeTransport(loOptions(), fake);
+    const seen: string[] = [];
+    await t.start((e) => {
+      seen.push(e.type);
+      if (e.type === 'link-up') throw new Error('first');
+    });
+    // The test runner owns uncaught exceptions: catch the rethrow where it is scheduled.
+    const ticks: (() => void)[] = [];
+    const nextTick = process.nextTick;
+    process.nextTick = ((fn: () => void) => void ticks.push(fn)) as typeof process.nextTick;
+    const at = { mono: 1, wall: 1 };
+    try {
+      relay!([
+        { ...at, type: 'link-up', node: 'n2', link: 'lo' },
+        { ...at, type: 'peer-dead', node: 'n2', silentMs: 200, timeoutMs: 200 },
+      ]);
+    } finally {
+      process.nextTick = nextTick;
+    }
+    assert.deepEqual(seen, ['link-up', 'peer-dead']);
+    assert.equal(ticks.length, 1);
+    assert.throws(ticks[0]!, /^Error: first$/);
+    await t.stop();
+  });
+});
+
 // ---- in the lab ---------------------------------------------------------------------------------
 
 const KEEPALIVE = 100;
