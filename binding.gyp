@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/auth.cc",
+        "native/auth_fail_summary.cc",
         "native/base64.cc",
         "native/codec.cc",
         "native/codec_decode.cc",
@@ -22,6 +23,7 @@
         "native/media.cc",
         "native/netlink.cc",
         "native/ping.cc",
+        "native/preauth.cc",
         "native/realtime.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

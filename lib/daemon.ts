@@ -5,6 +5,7 @@ import * as path from 'node:path';
 
 import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
 import { describeErrno } from './errors';
+import { AuthFailLog } from './log/auth-fail-log';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
 import { Membership, type MembershipAction } from './membership/membership';
@@ -82,6 +83,8 @@ function claimPidFile(runDir: string): string {
 
 export class Daemon {
   private membershipTimer: NodeJS.Timeout | null = null;
+  private authFailTimer: NodeJS.Timeout | null = null;
+  private readonly authFails: AuthFailLog;
   private stopping: Promise<void> | null = null;
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
@@ -92,7 +95,10 @@ export class Daemon {
     private readonly transport: Transport,
     private readonly membership: Membership,
     private readonly pidFile: string,
-  ) {}
+  ) {
+    const known = new Set([...cfg.nodes.map((n) => n.name), ...cfg.pingNodes.map((p) => p.address), ...cfg.pingGroups.map((g) => g.name)]);
+    this.authFails = new AuthFailLog((name) => known.has(name));
+  }
 
   /** Starts everything; rejects (after logging) when a medium cannot be opened. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -191,6 +197,7 @@ export class Daemon {
       this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
       this.log.debug(1, `shutdown requested: ${reason}`);
       if (this.membershipTimer) clearTimeout(this.membershipTimer);
+      if (this.authFailTimer) clearTimeout(this.authFailTimer);
       if (this.alive) clearInterval(this.alive);
       // Peers running heartbeat take this as "all our resources are released" (spec §5.4).
       this.transport.send(shutdoneMessage());
@@ -219,6 +226,10 @@ export class Daemon {
         return;
       case 'media-reopened':
         this.log.info(`${e.link}: interface came back (ifindex ${e.ifindex}); medium reopened`);
+        return;
+      case 'auth-fail':
+        // Outsiders choose this rate: counted and rate-limited here, never one line per packet.
+        this.writeAuthFailLines(this.authFails.note(e, monoNowMs()));
         return;
       default:
         this.apply(this.membership.onEvent(e, e.mono));
@@ -259,6 +270,15 @@ export class Daemon {
       }
     }
     this.armMembershipTimer();
+  }
+
+  private writeAuthFailLines(lines: readonly { level: Level; text: string }[]): void {
+    for (const l of lines) this.log.log(l.level, l.text);
+    if (this.authFailTimer) clearTimeout(this.authFailTimer);
+    this.authFailTimer = null;
+    const due = this.authFails.nextDue();
+    if (due === Infinity || this.stopping) return;
+    this.authFailTimer = setTimeout(() => this.writeAuthFailLines(this.authFails.flush(monoNowMs())), Math.max(0, due - monoNowMs()));
   }
 
   private armMembershipTimer(): void {

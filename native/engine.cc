@@ -74,6 +74,7 @@ void StopAllAtExit() {
 Engine::Engine(EngineOptions opts, EventSink sink)
     : opts_(std::move(opts)),
       sink_(std::move(sink)),
+      verifier_(opts_.authKeys),
       outbox_(OutboxConfig{ControlIdentity{opts_.liveness.localNode, opts_.uuid, opts_.generation, opts_.ttl}, opts_.wireFormat, opts_.authKeys, opts_.firstSeq,
                            MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
@@ -257,7 +258,9 @@ void Engine::ArmTimer(Nanos at) {
 void Engine::Loop(std::vector<EngineEvent>& events) {
   const double deadlineMs = liveness_->NextDeadline();
   const Nanos deadline = std::isinf(deadlineMs) ? kNever : MsToNanosCeil(deadlineMs);
-  ArmTimer(std::min(nextBeat_, deadline));
+  const double summaryMs = authFails_.NextDue();
+  const Nanos summaryDue = std::isinf(summaryMs) ? kNever : MsToNanosCeil(summaryMs);
+  ArmTimer(std::min({nextBeat_, deadline, summaryDue}));
   Emit(events);
 
   epoll_event ready[16];
@@ -300,6 +303,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     AppendLiveness(liveness_->Stalled(NanosToMs(now), NanosToMs(late)), now, events);
   }
   if (linkChanged) OnLinkChanges(events);
+  authFails_.Flush(NanosToMs(now), NanosToMs(now + RealtimeOffset()), &events);
 
   Settings s;
   {
@@ -323,7 +327,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
 void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) {
   Medium& m = *media_[i];
   const Nanos offset = RealtimeOffset();
-  ReceiveContext ctx{opts_.authKeys, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_};
+  ReceiveContext ctx{opts_.authKeys, verifier_, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_, authFails_};
   Datagram d;
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && m.Receive(buffer_, &d, &err); k++) {
@@ -353,7 +357,17 @@ void Engine::DrainPing(Nanos now, std::vector<EngineEvent>& events) {
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && ping_->Receive(buffer_, &d, &err); k++) {
     const Nanos arrival = Arrival(d, now, offset);
-    ping_->Accept(d, check, *liveness_, NanosToMs(arrival), NanosToMs(arrival + offset), &events);
+    pingScratch_.clear();
+    ping_->Accept(d, check, *liveness_, NanosToMs(arrival), NanosToMs(arrival + offset), &pingScratch_);
+    for (EngineEvent& e : pingScratch_) {
+      auto* fail = std::get_if<AuthFailEvent>(&e.body);
+      if (!fail) {
+        events.push_back(std::move(e));
+      } else if (AuthFailEvent* first = authFails_.Note(fail->link, fail->source, e.mono)) {
+        first->reason = EscapeForLog(fail->reason, 512);
+        if (fail->node) first->node = EscapeForLog(*fail->node);
+      }
+    }
   }
   if (!err) return;
   // Once, not once per wake, until it changes (as ReportMediaError does for the media).

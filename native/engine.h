@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "auth_fail_summary.h"
 #include "clock.h"
 #include "codec.h"
 #include "engine_events.h"
@@ -25,6 +26,7 @@
 #include "netlink.h"
 #include "pi_mutex.h"
 #include "ping.h"
+#include "preauth.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -111,6 +113,9 @@ class Engine {
   const EngineOptions opts_;
   const EventSink sink_;
   std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
+  const PacketVerifier verifier_;
+  AuthFailSummary authFails_;
+  std::vector<EngineEvent> pingScratch_;  // one echo reply's events, before its auth-fails are counted
   Outbox outbox_;
   std::vector<std::unique_ptr<Medium>> media_;
   std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only

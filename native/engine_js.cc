@@ -156,6 +156,7 @@ struct EventToJs {
     o.Set("source", e.source);
     o.Set("reason", e.reason);
     o.Set("node", e.node ? Napi::Value(Napi::String::New(env, *e.node)) : env.Null());
+    o.Set("count", Napi::Number::New(env, static_cast<double>(e.count)));
   }
   void operator()(const StallStopEvent& e) {
     o.Set("type", "stall-stop");

@@ -221,7 +221,7 @@ bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::opti
       out->kernelRealtime = ToNanos(ts);
     }
   }
-  out->source = FormatEndpoint(from);
+  out->from = from;
   return true;
 }
 

@@ -37,7 +37,7 @@ struct Datagram {
   size_t length = 0;
   bool truncated = false;     // longer than the receive buffer
   Nanos kernelRealtime = 0;   // SO_TIMESTAMPNS arrival time (CLOCK_REALTIME); 0 when absent
-  std::string source;         // "ip:port", for auth-fail reports only
+  sockaddr_in from{};         // the sender, for auth-fail reports only (formatted when reported)
 };
 
 class Medium {

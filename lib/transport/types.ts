@@ -33,8 +33,12 @@ export type TransportEvent = EventTime &
     | { readonly type: 'status'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number; readonly generation: number }
     /** Every accepted non-status message, addressed to us or not (membership tracks all seqs). */
     | { readonly type: 'message'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number | null; readonly generation: number; readonly forUs: boolean }
-    /** A packet that failed decoding or authentication, or came from a node not in ha.cf. */
-    | { readonly type: 'auth-fail'; readonly link: string; readonly source: string; readonly reason: string; readonly node: string | null }
+    /**
+     * Packets that failed decoding or authentication, or came from a node not in ha.cf: one event per
+     * source and link per second (lib/transport/auth-fail-summary.ts), with the reason and claimed
+     * node of the first (escaped for logs: no control characters) and how many there were.
+     */
+    | { readonly type: 'auth-fail'; readonly link: string; readonly source: string; readonly reason: string; readonly node: string | null; readonly count: number }
     /** JS did not check in for the stall limit: the transport stopped sending heartbeats. */
     | { readonly type: 'stall-stop'; readonly silentMs: number }
     /** A medium failed or was reopened (interface vanished and returned). */
