@@ -32,8 +32,10 @@ constexpr uint64_t kMediumTag = 100;  // + the medium's index
 constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
 // Per wake and medium: a flooded medium must not starve the timers.
 constexpr int kMaxPacketsPerWake = 256;
+constexpr Nanos kReopenRetry = 1000000000;
 
-Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::llround(ms * 1e6)); }
+// Configured durations (at most a day, checked by engine_js.cc), saturated all the same.
+Nanos MsToNanos(double ms) { return MsToNanosCeil(ms); }
 
 // The first slot of t0 + k·period strictly after `now`: missed slots are skipped, not sent in a burst.
 Nanos NextSlot(Nanos t0, Nanos period, Nanos now) { return t0 + ((now - t0) / period + 1) * period; }
@@ -79,6 +81,7 @@ Engine::Engine(EngineOptions opts, EventSink sink)
                            MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
   lastMediaError_.resize(media_.size());
+  reopenAt_.assign(media_.size(), kNever);
   if (!opts_.pingNodes.empty()) ping_.emplace(opts_.pingNodes, NewPingIdent());
 }
 
@@ -104,6 +107,7 @@ std::optional<StartError> Engine::Start() {
       CloseAll();
       return StartError{"ping nodes", *e};
     }
+    if (ping_->filterError()) startupWarnings_.push_back(*ping_->filterError());
   }
   auto fail = [this](SysError e) {
     CloseAll();
@@ -247,12 +251,23 @@ void Engine::Run() {
   Emit(events);
 }
 
-void Engine::ArmTimer(Nanos at) {
-  if (at == armedAt_) return;
+bool Engine::ArmTimer(Nanos at, std::vector<EngineEvent>& events) {
+  // A saturated deadline is as good as none; one already past fires at once (0 would disarm).
+  if (at >= kMaxNanos) at = kNever;
+  if (at != kNever) at = std::max<Nanos>(at, 1);
+  if (at == armedAt_) return true;
   itimerspec spec{};
   spec.it_value = ToTimespec(at == kNever ? 0 : at);  // 0 disarms
-  timerfd_settime(timerFd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  if (timerfd_settime(timerFd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    // Cannot happen with a valid descriptor and time; should it, epoll_wait's timeout stands in
+    // (Loop), so that the beats go on, and it is said once.
+    if (!timerFailed_) events.push_back(Now(WarningEvent{LastError("timerfd_settime", "engine timer; waking by epoll_wait timeouts instead")}));
+    timerFailed_ = true;
+    armedAt_ = -1;
+    return false;
+  }
   armedAt_ = at;
+  return true;
 }
 
 void Engine::Loop(std::vector<EngineEvent>& events) {
@@ -260,11 +275,13 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   const Nanos deadline = std::isinf(deadlineMs) ? kNever : MsToNanosCeil(deadlineMs);
   const double summaryMs = authFails_.NextDue();
   const Nanos summaryDue = std::isinf(summaryMs) ? kNever : MsToNanosCeil(summaryMs);
-  ArmTimer(std::min({nextBeat_, deadline, summaryDue}));
+  const Nanos wakeAt = std::min({nextBeat_, deadline, summaryDue, NextReopen()});
+  int timeoutMs = -1;
+  if (!ArmTimer(wakeAt, events) && wakeAt != kNever) timeoutMs = static_cast<int>(std::clamp<Nanos>((wakeAt - MonoNanos()) / 1000000 + 1, 0, 1000));
   Emit(events);
 
   epoll_event ready[16];
-  const int n = epoll_wait(epoll_.get(), ready, 16, -1);
+  const int n = epoll_wait(epoll_.get(), ready, 16, timeoutMs);
   if (n < 0) return;  // EINTR (a signal for another thread); nothing else can fail here
   const Nanos now = MonoNanos();
   Nanos late = 0;
@@ -303,6 +320,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     AppendLiveness(liveness_->Stalled(NanosToMs(now), NanosToMs(late)), now, events);
   }
   if (linkChanged) OnLinkChanges(events);
+  RetryReopens(now, events);
   authFails_.Flush(NanosToMs(now), NanosToMs(now + RealtimeOffset()), &events);
 
   Settings s;
@@ -413,6 +431,9 @@ void Engine::ReportMediaError(size_t i, const SysError& e, std::vector<EngineEve
 
 void Engine::ReopenMedium(size_t i, std::vector<EngineEvent>& events) {
   Medium& m = *media_[i];
+  // A failure that no netlink event will announce the end of (the port taken meanwhile, an
+  // address not yet usable) is retried every kReopenRetry; reported once, as ReportMediaError does.
+  reopenAt_[i] = MonoNanos() + kReopenRetry;
   if (auto e = m.Open()) {
     ReportMediaError(i, *e, events);
     return;
@@ -422,8 +443,21 @@ void Engine::ReopenMedium(size_t i, std::vector<EngineEvent>& events) {
     m.Close();
     return;
   }
+  reopenAt_[i] = kNever;
   lastMediaError_[i].clear();
   events.push_back(Now(MediaReopenedEvent{m.spec().Link(), m.ifindex()}));
+}
+
+Nanos Engine::NextReopen() const {
+  Nanos next = kNever;
+  for (Nanos at : reopenAt_) next = std::min(next, at);
+  return next;
+}
+
+void Engine::RetryReopens(Nanos now, std::vector<EngineEvent>& events) {
+  for (size_t i = 0; i < media_.size(); i++) {
+    if (reopenAt_[i] <= now && !media_[i]->open()) ReopenMedium(i, events);
+  }
 }
 
 void Engine::OnLinkChanges(std::vector<EngineEvent>& events) {
@@ -438,6 +472,7 @@ void Engine::OnLinkChanges(std::vector<EngineEvent>& events) {
           if (same) {
             const int old = m.ifindex();
             m.Close();
+            reopenAt_[i] = kNever;  // LinkNew reopens it
             const std::string what = m.spec().Describe() + ": interface " + iface + " (index " + std::to_string(old) + ") was removed; the medium reopens when it returns";
             ReportMediaError(i, SysError{"RTM_DELLINK", ENODEV, what}, events, what);
           }

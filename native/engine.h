@@ -95,7 +95,10 @@ class Engine {
   void CloseAll();
   void Run();
   void Loop(std::vector<EngineEvent>& events);
-  void ArmTimer(Nanos at);
+  // False (said once in `events`) when timerfd_settime failed: Loop then wakes by epoll timeout.
+  bool ArmTimer(Nanos at, std::vector<EngineEvent>& events);
+  Nanos NextReopen() const;
+  void RetryReopens(Nanos now, std::vector<EngineEvent>& events);
   void DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events);
   void DrainPing(Nanos now, std::vector<EngineEvent>& events);
   // A datagram's arrival time for liveness: its kernel timestamp, clamped and kept monotonic.
@@ -119,6 +122,7 @@ class Engine {
   Outbox outbox_;
   std::vector<std::unique_ptr<Medium>> media_;
   std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only
+  std::vector<Nanos> reopenAt_;              // per medium: when a failed reopen is tried again
   std::optional<PingMedium> ping_;  // when there are ping nodes
   std::string lastPingError_;       // the ping socket's last receive error reported
   LinkWatch linkWatch_;
@@ -140,6 +144,7 @@ class Engine {
   Nanos lastArrival_ = 0; // the latest arrival time handed to liveness
   Nanos ownStallAt_ = 0;  // when the engine last detected its own stall
   bool stallStopped_ = false;
+  bool timerFailed_ = false;
   std::vector<SysError> startupWarnings_;  // from Start(), reported by the thread
 };
 

@@ -6,12 +6,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { loadNative, type NativeBinding } from '../lib/native';
 import { createNativeTransport } from '../lib/transport/native';
 import type { TransportEvent, TransportOptions } from '../lib/transport/types';
+import { encode } from '../lib/wire/codec';
+import { str } from '../lib/wire/message';
 import { labSkipReason } from './lab/env';
 import { type Lab, withLab } from './lab/lab';
 import type { LabProcess } from './lab/process';
@@ -147,6 +150,42 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
       await t.stop();
     }
     assert.throws(() => t.send([{ name: 't', type: 0, value: Buffer.from('late') }]), /not running \(it was stopped\)/);
+  });
+
+  test('a message too long for a UDP datagram is refused before it takes a seq', async () => {
+    const t = createNativeTransport(loOptions({ udpPort: loOptions().udpPort + 3 }), binding!);
+    await t.start(() => undefined);
+    try {
+      const first = t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }])!;
+      assert.throws(() => t.send([{ name: 't', type: 0, value: Buffer.from('hbd-big') }, { name: 'x', type: 0, value: Buffer.alloc(70_000, 0x61) }]), /more than the 65507 a UDP datagram can carry/);
+      assert.equal(t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }]), first + 1, 'no seq was used by the refused message');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('a peer advertising a deadtime of 2^52 ms: the engine keeps beating (time conversions saturate)', async () => {
+    const port = loOptions().udpPort + 4;
+    const peer = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve) => peer.bind(port, '127.0.0.2', resolve));
+    let beats = 0;
+    peer.on('message', () => beats++);
+    const events: TransportEvent[] = [];
+    const opts = loOptions({ udpPort: port, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] });
+    const t = createNativeTransport(opts, binding!);
+    await t.start((e) => events.push(e));
+    try {
+      t.setCommUp();
+      const status = [str('t', 'status'), str('st', 'up'), str('dt', 'fffffffffffff'), str('src', 'n2'), str('seq', '1'), str('hg', '1'), str('ts', Math.floor(Date.now() / 1000).toString(16))];
+      peer.send(encode(status, 'netstring+auth', opts.authKeys), port, '127.0.0.1');
+      await until(events, (es) => es.some((e) => e.type === 'peer-up' && e.node === 'n2'), 'peer-up n2');
+      const before = beats;
+      await new Promise((r) => setTimeout(r, 15 * opts.keepaliveMs));
+      assert.ok(beats - before >= 5, `${beats - before} statuses in ${15 * opts.keepaliveMs} ms after the huge deadtime`);
+    } finally {
+      await t.stop();
+      peer.close();
+    }
   });
 
   test('realtime on: SCHED_FIFO and locked memory, or a warning naming the errno; the process survives GC and exit', () => {

@@ -185,6 +185,13 @@ test('the beat follows keepalive on its own schedule', () =>
     assert.deepEqual(seqs, ['1', '2', '3', '4', '5']);
   }));
 
+test('a message too long for a UDP datagram is refused before it takes a seq', () =>
+  withRig({}, async (r) => {
+    const first = r.transport.send([str('t', 'ping')])!;
+    assert.throws(() => r.transport.send([str('t', 'ping'), str('x', 'a'.repeat(70_000))]), /more than the 65507 a UDP datagram can carry/);
+    assert.equal(r.transport.send([str('t', 'ping')]), first + 1);
+  }));
+
 test('send shares the seq counter with status, NS_ types get none, dest gets the learned destuuid', () =>
   withRig({}, async (r) => {
     await r.packets.next('first status', () => true);
