@@ -13,6 +13,7 @@ import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
+import { watchdogFromEnv } from './systemd';
 import { selectTransport } from './transport/select';
 import type { Medium, PingNodeSpec, Transport, TransportEvent, TransportOptions } from './transport/types';
 import { version } from './version';
@@ -95,6 +96,7 @@ export class Daemon {
     private readonly transport: Transport,
     private readonly membership: Membership,
     private readonly pidFile: string,
+    private readonly env: NodeJS.ProcessEnv,
   ) {
     const known = new Set([...cfg.nodes.map((n) => n.name), ...cfg.pingNodes.map((p) => p.address), ...cfg.pingGroups.map((g) => g.name)]);
     this.authFails = new AuthFailLog((name) => known.has(name));
@@ -129,6 +131,16 @@ export class Daemon {
     log.info(`Heartbeat generation: ${gen.generation}`);
     const uuid = loadOrCreateUuid(opts.stateDir, cfg.uuidFrom, cfg.localNode);
     if (uuid.note) log.info(uuid.note);
+    const env = opts.env ?? process.env;
+    let watchdog: ReturnType<typeof watchdogFromEnv>;
+    try {
+      watchdog = watchdogFromEnv(env, process.pid);
+    } catch (e) {
+      log.error((e as Error).message);
+      fs.rmSync(pidFile, { force: true });
+      await log.close();
+      throw e;
+    }
 
     const topts: TransportOptions = {
       localNode: cfg.localNode,
@@ -151,17 +163,19 @@ export class Daemon {
       maxRexmitDelayMs: cfg.maxRexmitDelayMs,
       pingNodes: pingNodesOf(cfg),
       deadpingMs: cfg.timings.deadpingMs,
+      watchdog,
     };
     const { transport, fallbackReason } = selectTransport(topts, opts.env);
     if (fallbackReason) log.warn(`native engine not in use: ${fallbackReason}; using the TypeScript transport`);
     else log.info('hbd: using the native engine');
+    if (watchdog && transport.kind !== 'native') log.warn(`systemd watchdog (WATCHDOG_USEC) not fed: only the native engine can send to ${watchdog.socket}; systemd will restart hbd when WatchdogSec= runs out`);
 
     const membership = new Membership(
       { localNode: cfg.localNode, nodes: topts.nodes, pingNodes: topts.pingNodes?.map((p) => p.name), maxRexmitDelayMs: cfg.maxRexmitDelayMs, keepaliveMs: cfg.timings.keepaliveMs, deadtimeMs: cfg.timings.deadtimeMs },
       monoNowMs(),
       Math.random,
     );
-    const d = new Daemon(cfg, log, transport, membership, pidFile);
+    const d = new Daemon(cfg, log, transport, membership, pidFile, env);
     try {
       await transport.start((e) => d.onTransportEvent(e));
     } catch (e) {
@@ -179,6 +193,7 @@ export class Daemon {
     // heartbeat's ping plugins, once per ping medium.
     for (const p of topts.pingNodes ?? []) log.info(p.group ? 'ping group heartbeat started.' : 'ping heartbeat started.');
     d.apply(membership.start(monoNowMs()));
+    d.notifySystemd('READY=1');
     return d;
   }
 
@@ -195,6 +210,7 @@ export class Daemon {
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
+      this.notifySystemd('STOPPING=1');
       this.log.debug(1, `shutdown requested: ${reason}`);
       if (this.membershipTimer) clearTimeout(this.membershipTimer);
       if (this.authFailTimer) clearTimeout(this.authFailTimer);
@@ -207,6 +223,21 @@ export class Daemon {
       await this.log.close();
     })();
     return this.stopping;
+  }
+
+  /**
+   * sd_notify for a Type=notify service (the addon sends it, whichever transport runs); nothing when
+   * systemd did not ask. sdNotify reads NOTIFY_SOCKET from the process environment.
+   */
+  private notifySystemd(text: string): void {
+    if (!this.env.NOTIFY_SOCKET) return;
+    try {
+      const binding = loadNative({ ...this.env, HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: '' }).binding;
+      if (!binding) this.log.warn(`systemd notification ${text} not sent: the native addon is not available`);
+      else binding.sdNotify(text);
+    } catch (e) {
+      this.log.warn(`systemd notification ${text} not sent: ${(e as Error).message}`);
+    }
   }
 
   private onTransportEvent(e: TransportEvent): void {

@@ -26,6 +26,11 @@ export interface NativeBinding {
   readonly LivenessTracker: LivenessTrackerConstructor;
   /** CLOCK_MONOTONIC in ms, the clock of every engine event. */
   monoNow(): number;
+  /**
+   * systemd's sd_notify: sends `text` ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET. False when that
+   * is not set; throws an Error with .syscall and .code when the datagram cannot be sent.
+   */
+  sdNotify(text: string): boolean;
 }
 
 export type TransportChoice = 'native' | 'ts' | 'auto';

@@ -113,6 +113,9 @@ std::optional<StartError> Engine::Start() {
     CloseAll();
     return StartError{"", std::move(e)};
   };
+  if (!opts_.watchdogSocket.empty()) {
+    if (auto e = watchdog_.Open(opts_.watchdogSocket)) return fail(*e);
+  }
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) return fail(LastError("epoll_create1", "engine"));
   wakeFd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -167,6 +170,7 @@ void Engine::CloseAll() {
   for (auto& m : media_) m->Close();
   if (ping_) ping_->Close();
   linkWatch_.Close();
+  watchdog_ = NotifySocket();
   timerFd_.reset();
   wakeFd_.reset();
   epoll_.reset();
@@ -239,6 +243,8 @@ void Engine::Run() {
   }
   t0_ = MonoNanos();
   nextBeat_ = t0_;  // the first status goes out at once
+  nextWatchdog_ = watchdog_.open() ? t0_ : kNever;
+  watchdogFailed_ = false;
   lastDrain_ = t0_;
   lastArrival_ = t0_;
   armedAt_ = -1;
@@ -275,7 +281,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   const Nanos deadline = std::isinf(deadlineMs) ? kNever : MsToNanosCeil(deadlineMs);
   const double summaryMs = authFails_.NextDue();
   const Nanos summaryDue = std::isinf(summaryMs) ? kNever : MsToNanosCeil(summaryMs);
-  const Nanos wakeAt = std::min({nextBeat_, deadline, summaryDue, NextReopen()});
+  const Nanos wakeAt = std::min({nextBeat_, deadline, summaryDue, NextReopen(), nextWatchdog_});
   int timeoutMs = -1;
   if (!ArmTimer(wakeAt, events) && wakeAt != kNever) timeoutMs = static_cast<int>(std::clamp<Nanos>((wakeAt - MonoNanos()) / 1000000 + 1, 0, 1000));
   Emit(events);
@@ -331,6 +337,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   }
   if (s.commUp) liveness_->SetCommUp();
   CheckJsStall(now, events);
+  FeedWatchdog(now, events);
   const bool beatDue = now >= nextBeat_;
   if (beatDue) nextBeat_ = NextSlot(t0_, MsToNanos(opts_.liveness.keepaliveMs), now);
   if ((beatDue || s.statusNow) && !stallStopped_) SendStatus(s, events);
@@ -504,6 +511,22 @@ void Engine::CheckJsStall(Nanos now, std::vector<EngineEvent>& events) {
   // The JS logger is what is wedged, so this goes straight to stderr.
   std::fprintf(stderr, "hbd: engine: JavaScript has not checked in for %.0f ms (limit %.0f ms): the event loop is wedged; heartbeats stopped so that this node cannot hold resources as a zombie\n", silentMs, opts_.stallLimitMs);
   events.push_back(At(now, RealtimeOffset(), StallStopEvent{silentMs}));
+}
+
+void Engine::FeedWatchdog(Nanos now, std::vector<EngineEvent>& events) {
+  if (now < nextWatchdog_) return;
+  const Nanos period = MsToNanos(opts_.watchdogIntervalMs / 2);
+  nextWatchdog_ = NextSlot(t0_, std::max<Nanos>(period, 1000000), now);
+  // Fresh: JavaScript checked in within the stall limit and within a watchdog interval. Otherwise
+  // systemd's own timeout runs out and it restarts the daemon, which is the point.
+  const double silentMs = NanosToMs(now - std::max(lastCheckIn_.load(std::memory_order_relaxed), ownStallAt_));
+  if (stallStopped_ || silentMs > opts_.watchdogIntervalMs || (opts_.stallLimitMs > 0 && silentMs > opts_.stallLimitMs)) return;
+  if (auto e = watchdog_.Send("WATCHDOG=1")) {
+    if (!watchdogFailed_) events.push_back(Now(WarningEvent{*e}));
+    watchdogFailed_ = true;
+    return;
+  }
+  watchdogFailed_ = false;
 }
 
 void Engine::Emit(std::vector<EngineEvent>& events) {

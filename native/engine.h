@@ -27,6 +27,7 @@
 #include "pi_mutex.h"
 #include "ping.h"
 #include "preauth.h"
+#include "sd_notify.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -46,6 +47,10 @@ struct EngineOptions {
   bool realtime = false;
   int rtprio = 0;  // 0: the minimum SCHED_FIFO priority
   double maxRexmitDelayMs = 250;  // ha.cf max_rexmit_delay: one history slot re-sent per (this − 10) ms
+  // systemd's watchdog ($NOTIFY_SOCKET, $WATCHDOG_USEC): the engine thread sends WATCHDOG=1 every
+  // half interval while JavaScript checks in, so that systemd restarts a wedged daemon. Empty: off.
+  std::string watchdogSocket;
+  double watchdogIntervalMs = 0;
 };
 
 struct StartError {
@@ -108,6 +113,7 @@ class Engine {
   void SendStatus(const Settings& s, std::vector<EngineEvent>& events);
   void FlushOutbox(std::vector<EngineEvent>& events);
   void CheckJsStall(Nanos now, std::vector<EngineEvent>& events);
+  void FeedWatchdog(Nanos now, std::vector<EngineEvent>& events);
   void Emit(std::vector<EngineEvent>& events);
   // Reports a failure once (not once per packet) until the medium works again.
   void ReportMediaError(size_t i, const SysError& e, std::vector<EngineEvent>& events, const std::string& message = {});
@@ -126,6 +132,7 @@ class Engine {
   std::optional<PingMedium> ping_;  // when there are ping nodes
   std::string lastPingError_;       // the ping socket's last receive error reported
   LinkWatch linkWatch_;
+  NotifySocket watchdog_;
   Fd epoll_, wakeFd_, timerFd_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kReceiveBuffer);
 
@@ -139,6 +146,8 @@ class Engine {
   // Engine-thread state.
   Nanos t0_ = 0;          // origin of the beat schedule t0 + k·keepalive
   Nanos nextBeat_ = 0;
+  Nanos nextWatchdog_ = 0;  // kNever when off
+  bool watchdogFailed_ = false;
   Nanos armedAt_ = -1;    // the timerfd's current absolute expiry
   Nanos lastDrain_ = 0;   // every socket was empty at this time
   Nanos lastArrival_ = 0; // the latest arrival time handed to liveness

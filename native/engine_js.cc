@@ -5,6 +5,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -15,6 +16,7 @@
 #include "js_values.h"
 #include "liveness_js.h"
 #include "pi_mutex.h"
+#include "sd_notify.h"
 
 namespace hbd {
 
@@ -117,6 +119,13 @@ EngineOptions OptionsFromJs(const Napi::Env& env, const Napi::Value& v) {
   Napi::Value prio = o.Get("rtprio");
   e.rtprio = prio.IsNull() || prio.IsUndefined() ? 0 : static_cast<int>(IntegerProp(o, where, "rtprio", 1, 99));
   if (!o.Get("maxRexmitDelayMs").IsUndefined()) e.maxRexmitDelayMs = static_cast<double>(IntegerProp(o, where, "maxRexmitDelayMs", 1, 3600000));
+  Napi::Value wd = o.Get("watchdog");
+  if (!wd.IsUndefined() && !wd.IsNull()) {
+    const std::string w = where + ".watchdog";
+    Napi::Object wo = ObjectArg(env, wd, w);
+    e.watchdogSocket = StringProp(wo, w, "socket");
+    e.watchdogIntervalMs = NumberProp(wo, w, "intervalMs", 2, kMaxMs);
+  }
   return e;
 }
 
@@ -430,11 +439,31 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
 Napi::Value MonoNow(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MonoNowMs()); }
 
+// sdNotify(text): sends `text` ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET; false when it is not
+// set (not started by systemd as Type=notify); an Error with .syscall and .code when sending fails.
+Napi::Value SdNotifyJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "sdNotify: text must be a string such as \"READY=1\" (got " + Describe(info[0]) + ")");
+  const char* address = std::getenv("NOTIFY_SOCKET");
+  if (!address || !*address) return Napi::Boolean::New(env, false);
+  NotifySocket sock;
+  std::optional<SysError> err = sock.Open(address);
+  if (!err) err = sock.Send(info[0].As<Napi::String>().Utf8Value());
+  if (err) {
+    Napi::Error e = Napi::Error::New(env, "sdNotify: " + hbd::Describe(*err));
+    e.Set("syscall", err->syscall);
+    e.Set("code", ErrnoName(err->err));
+    throw e;
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 }  // namespace
 
 void InitEngine(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("monoNow", Napi::Function::New(env, MonoNow, "monoNow"));
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotifyJs, "sdNotify"));
 }
 
 }  // namespace hbd

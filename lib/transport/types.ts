@@ -92,6 +92,12 @@ export interface TransportOptions {
   readonly pingNodes?: readonly PingNodeSpec[];
   /** ha.cf deadping: a ping node is dead after this long without an echo reply (default deadtimeMs). */
   readonly deadpingMs?: number;
+  /**
+   * systemd's watchdog (Type=notify, WatchdogSec=): the native engine's own thread sends WATCHDOG=1 to
+   * `socket` ($NOTIFY_SOCKET) every intervalMs/2 ($WATCHDOG_USEC/2000) while JavaScript checks in,
+   * so that systemd restarts a wedged daemon. The TypeScript transport cannot (no AF_UNIX datagrams).
+   */
+  readonly watchdog?: { readonly socket: string; readonly intervalMs: number } | null;
 }
 
 export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | 'not-found';
