@@ -40,11 +40,26 @@ export interface FloodResult {
   readonly rate: number;
 }
 
-/** Floods `to`:port from lab node `from` (bounded: seconds + 10 s). rate 0: as fast as possible. */
-export async function flood(lab: Lab, sender: string, from: number, to: string, port: number, payloads: readonly Buffer[], o: { seconds: number; rate?: number; sources?: number }): Promise<FloodResult> {
-  const argv = [sender, to, String(port), String(o.seconds), String(o.rate ?? 0), String(o.sources ?? 4), ...payloads.map((p) => p.toString('hex'))];
-  const r = await lab.node(from).exec(argv, { timeoutMs: o.seconds * 1000 + 10_000 });
-  return JSON.parse(r.stdout.trim()) as FloodResult;
+/**
+ * Floods `to`:port from lab node `from` (bounded: seconds + 10 s) with `processes` senders at once
+ * (default 1), each with `sources` source ports and a share of `rate` (0: as fast as possible).
+ */
+export async function flood(
+  lab: Lab,
+  sender: string,
+  from: number,
+  to: string,
+  port: number,
+  payloads: readonly Buffer[],
+  o: { seconds: number; rate?: number; sources?: number; processes?: number },
+): Promise<FloodResult> {
+  const n = o.processes ?? 1;
+  const argv = [sender, to, String(port), String(o.seconds), String((o.rate ?? 0) / n), String(o.sources ?? 4), ...payloads.map((p) => p.toString('hex'))];
+  const runs = await Promise.all(Array.from({ length: n }, () => lab.node(from).exec(argv, { timeoutMs: o.seconds * 1000 + 10_000 })));
+  const results = runs.map((r) => JSON.parse(r.stdout.trim()) as FloodResult);
+  const sent = results.reduce((t, r) => t + r.sent, 0);
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  return { sent, seconds, rate: sent / seconds };
 }
 
 /** What an outsider sends: bad packets of every kind, and genuine ones of `node` replayed. */
