@@ -505,4 +505,26 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       await a.waitFor('a status from n2 after the reopen', of('status', 'n2'), WAIT, fromA);
       await b.waitFor('a status from n1 after the reopen', of('status', 'n1'), WAIT, fromB);
     }));
+  test('a reopen that fails (the port taken meanwhile) is retried until it works', { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, peerConfig(1));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      await lab.removeInterface(1, 0);
+      await a.waitFor('media-error', of('media-error'), WAIT);
+      // With n1's receive socket closed, another program takes UDP port 694 (no SO_REUSEADDR).
+      const blocker = await lab.node(1).spawn(['python3', '-c', "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',694))\nprint('bound',flush=True)\ntime.sleep(60)"], { name: 'port-blocker' });
+      try {
+        await blocker.waitFor(/bound/, WAIT);
+        await lab.recreateInterface(1, 0);
+        await a.waitFor('the reopen failing with EADDRINUSE', (l) => l.type === 'media-error' && l.errno === 'EADDRINUSE', WAIT);
+        // No netlink event announces the port coming free: only a retry notices.
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        await blocker.stop();
+      }
+      await a.waitFor('media-reopened', of('media-reopened'), WAIT);
+      const fromB = b.lines().length;
+      await b.waitFor('a status from n1 after the reopen', of('status', 'n1'), WAIT, fromB);
+    }));
 });
