@@ -240,6 +240,7 @@ void Engine::Run() {
   if (opts_.realtime) {
     if (auto e = MakeThreadRealtime(opts_.rtprio)) events.push_back(Now(WarningEvent{*e}));
     if (auto e = LockEngineMemory()) events.push_back(Now(WarningEvent{*e}));
+    else if (auto b = LockBuffer(buffer_.data(), buffer_.size(), "the engine's receive buffer")) events.push_back(Now(WarningEvent{*b}));
   }
   t0_ = MonoNanos();
   nextBeat_ = t0_;  // the first status goes out at once

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { loadNative, type NativeBinding } from '../lib/native';
@@ -185,6 +186,58 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
     } finally {
       await t.stop();
       peer.close();
+    }
+  });
+
+  test('JavaScript blocked while packets pour in: a bounded queue (drops counted in a warning), delivered in chunks', { timeout: 60_000 }, async () => {
+    const port = loOptions().udpPort + 5;
+    const opts = loOptions({ udpPort: port, keepaliveMs: 1000, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] });
+    // 20,000 genuine messages of n2, each its own seq: nothing an engine may drop as a duplicate.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hbd-queue-')), 'packets');
+    const ts = Math.floor(Date.now() / 1000).toString(16);
+    const packets = Array.from({ length: 20_000 }, (_, k) => encode([str('t', 'hbd-load'), str('src', 'n2'), str('seq', (k + 1).toString(16)), str('hg', '1'), str('ts', ts)], 'netstring+auth', opts.authKeys));
+    fs.writeFileSync(file, packets.map((p) => p.toString('hex')).join('\n'));
+    const sizes: number[] = [];
+    const events: TransportEvent[] = [];
+    const engine = new binding!.Engine(opts, (batch) => {
+      sizes.push(batch.length);
+      events.push(...batch);
+    });
+    engine.start();
+    const checkIn = setInterval(() => engine.checkIn(), 20);
+    try {
+      const sender = `
+        const s = require('node:dgram').createSocket('udp4');
+        const packets = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8').split('\\n').map((h) => Buffer.from(h, 'hex'));
+        s.bind(0, '127.0.0.2', async () => {
+          for (let i = 0; i < packets.length; i++) {
+            s.send(packets[i], ${port}, '127.0.0.1');
+            if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+          }
+          s.close();
+        });`;
+      const child = cp.spawn(process.execPath, ['-e', sender], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r));
+      // Our JavaScript wedged (below the stall limit) while the engine reads everything.
+      const end = Date.now() + 2500;
+      while (Date.now() < end);
+      await exited;
+      await until(events, (es) => es.some((e) => e.type === 'warning'), 'the drop warning');
+      // The queue drains chunk by chunk: until nothing more comes for 300 ms.
+      for (let seen = -1, i = 0; seen !== events.length && i < 50; i++) {
+        seen = events.length;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const warning = events.find((e) => e.type === 'warning')!;
+      assert.ok(warning.type === 'warning' && warning.syscall === 'event queue' && warning.errno === 'ENOBUFS', JSON.stringify(warning));
+      assert.match(warning.type === 'warning' ? warning.message : '', /^\d+ status, message and auth-fail events dropped: JavaScript fell more than 8192 events behind the engine/);
+      const messages = events.filter((e) => e.type === 'message').length;
+      assert.ok(messages >= 8000 && messages < 20_000, `${messages} message events delivered`);
+      assert.ok(Math.max(...sizes) <= 257, `batches of at most 256 events (and the warning): got ${Math.max(...sizes)}`);
+    } finally {
+      clearInterval(checkIn);
+      engine.stop();
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
     }
   });
 
