@@ -157,6 +157,7 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
     // A beat would take a seq in between: none comes within the test.
     const t = createNativeTransport(loOptions({ udpPort: loOptions().udpPort + 3, keepaliveMs: 60_000 }), binding!);
     await t.start(() => undefined);
+    await new Promise((r) => setTimeout(r, 100)); // the first status (at start) has its seq
     try {
       const first = t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }])!;
       assert.throws(() => t.send([{ name: 't', type: 0, value: Buffer.from('hbd-big') }, { name: 'x', type: 0, value: Buffer.alloc(70_000, 0x61) }]), /more than the 65507 a UDP datagram can carry/);
