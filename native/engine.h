@@ -6,6 +6,7 @@
 // ThreadSafeFunction).
 #pragma once
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -124,7 +125,8 @@ class Engine {
   std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
   const PacketVerifier verifier_;
   AuthFailSummary authFails_;
-  std::vector<EngineEvent> pingScratch_;  // one echo reply's events, before its auth-fails are counted
+  std::vector<EngineEvent> pingScratch_;
+  std::deque<std::string> sending_;  // the outbox's queue, taken by FlushOutbox (reused)  // one echo reply's events, before its auth-fails are counted
   Outbox outbox_;
   std::vector<std::unique_ptr<Medium>> media_;
   std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only

@@ -96,9 +96,10 @@ void Outbox::LearnUuid(const std::string& node, const std::string& uuid) {
   uuids_[node] = uuid;
 }
 
-std::deque<std::string> Outbox::TakeQueued() {
+void Outbox::TakeQueued(std::deque<std::string>* out) {
+  out->clear();
   std::lock_guard<PiMutex> lock(mu_);
-  return std::exchange(queue_, {});
+  std::swap(*out, queue_);
 }
 
 }  // namespace hbd

@@ -72,8 +72,9 @@ class Outbox {
   void RefreshLoadAverage(Nanos monoNow);
   // A node's UUID from an accepted packet's srcuuid, for dest -> destuuid on later sends.
   void LearnUuid(const std::string& node, const std::string& uuid);
-  // Everything queued so far, in seq order (engine thread).
-  std::deque<std::string> TakeQueued();
+  // Everything queued so far, in seq order, into `out` (engine thread). Swapped, not copied: with
+  // `out` reused, taking the queue allocates nothing (an empty std::deque does).
+  void TakeQueued(std::deque<std::string>* out);
 
  private:
   PiMutex mu_;

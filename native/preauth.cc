@@ -111,7 +111,9 @@ bool PacketVerifier::Verify(const KeyState& k, const uint8_t* data, size_t len, 
 }
 
 PreAuth PacketVerifier::Check(const uint8_t* p, size_t n, AuthVerdict* verdict) const {
-  if (n < 4 || std::memcmp(p, "###\n", 4) != 0) return PreAuth::Classic;
+  if (n >= 4 && std::memcmp(p, ">>>\n", 4) == 0) return PreAuth::Classic;
+  // Neither magic: not a heartbeat packet at all, refused without a parse.
+  if (n < 4 || std::memcmp(p, "###\n", 4) != 0) return PreAuth::Fail;
   if (n > kMaxMsg) return PreAuth::Fail;
   // The message ends at the last "%%%\n": the trailer after it cannot hold a newline.
   size_t signedEnd = 0;

@@ -14,8 +14,8 @@ namespace hbd {
 
 enum class PreAuth {
   Ok,       // a netstring packet whose trailer verifies: decode it without keys
-  Fail,     // a netstring packet that can never verify (or not even be found): refuse it unparsed
-  Classic,  // not a netstring packet: Decode() must judge it
+  Fail,     // no heartbeat magic, or a netstring packet that cannot verify: refuse it unparsed
+  Classic,  // a classic packet: Decode() must judge it
 };
 
 // HMAC state precomputed per key (the inner and outer pads absorbed once), so that a check copies
