@@ -289,6 +289,43 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
     }
   });
 
+  test('authentication before parsing accepts what the codec accepts: every method, short, empty and over-long keys', { timeout: 60_000 }, async () => {
+    const port = loOptions().udpPort + 7;
+    const peer = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve) => peer.bind(port, '127.0.0.2', resolve));
+    try {
+      for (const method of ['crc', 'md5', 'sha1', 'sha256'] as const) {
+        for (const key of [Buffer.alloc(0), Buffer.from('k3y'), Buffer.alloc(100, 0x5a)]) {
+          if (method === 'crc' && key.length > 0) continue;
+          const keys = { sendIndex: 7, keys: [{ index: 7, method, key }] };
+          const events: TransportEvent[] = [];
+          const t = createNativeTransport(loOptions({ udpPort: port, authKeys: keys, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] }), binding!);
+          await t.start((e) => events.push(e));
+          try {
+            const ts = Math.floor(Date.now() / 1000).toString(16);
+            const status = (seq: number) => [str('t', 'status'), str('st', 'up'), str('src', 'n2'), str('seq', seq.toString(16)), str('hg', '1'), str('ts', ts)];
+            const other = { sendIndex: 7, keys: [{ index: 7, method, key: Buffer.concat([key, Buffer.from('x')]) }] };
+            if (method !== 'crc') peer.send(encode(status(1), 'netstring+auth', other), port, '127.0.0.1');
+            peer.send(encode(status(2), 'netstring+auth', keys), port, '127.0.0.1');
+            peer.send(encode(status(3), 'classic', keys), port, '127.0.0.1');
+            const what = `${method} with a ${key.length}-byte key`;
+            await until(events, (es) => es.some((e) => e.type === 'status' && e.node === 'n2' && e.seq === 3), `${what}: the classic status`);
+            assert.ok(events.some((e) => e.type === 'status' && e.node === 'n2' && e.seq === 2), `${what}: the netstring status`);
+            if (method !== 'crc') {
+              await until(events, (es) => es.some((e) => e.type === 'auth-fail'), `${what}: the forged one refused`);
+              const fail = events.find((e) => e.type === 'auth-fail');
+              assert.ok(fail?.type === 'auth-fail' && fail.reason === `bad signature (key 7, ${method})` && fail.node === 'n2', `${what}: ${JSON.stringify(fail)}`);
+            }
+          } finally {
+            await t.stop();
+          }
+        }
+      }
+    } finally {
+      peer.close();
+    }
+  });
+
   test('realtime on: SCHED_FIFO and locked memory, or a warning naming the errno; the process survives GC and exit', () => {
     // In a child: a V8 that trips over locked memory aborts, and only an exit status shows it.
     const script = `
