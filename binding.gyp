@@ -8,6 +8,7 @@
         "native/addr.cc",
         "native/announce.cc",
         "native/auth.cc",
+        "native/auth_fail_summary.cc",
         "native/base64.cc",
         "native/codec.cc",
         "native/codec_decode.cc",
@@ -29,10 +30,12 @@
         "native/netlink.cc",
         "native/ping.cc",
         "native/plan.cc",
-        "native/realtime.cc"
+        "native/preauth.cc",
+        "native/realtime.cc",
+        "native/sd_notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=gnu++17", "-Wall", "-Wextra", "-fexceptions", "-frtti"],

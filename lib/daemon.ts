@@ -8,6 +8,7 @@ import { reloadConfig, type ConfigField } from './config/reload';
 import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
 import type { ReloadResult } from './control/types';
 import { describeErrno } from './errors';
+import { AuthFailLog } from './log/auth-fail-log';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
 import { Membership, type MembershipAction } from './membership/membership';
@@ -15,6 +16,7 @@ import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
+import { watchdogFromEnv } from './systemd';
 import { selectTransport } from './transport/select';
 import type { Medium, PingNodeSpec, Transport, TransportEvent, TransportOptions } from './transport/types';
 import { version } from './version';
@@ -111,6 +113,8 @@ function loggerFor(cfg: ClusterConfig, logStderr: boolean): Logger {
 
 export class Daemon {
   private membershipTimer: NodeJS.Timeout | null = null;
+  private authFailTimer: NodeJS.Timeout | null = null;
+  private readonly authFails: AuthFailLog;
   private stopping: Promise<void> | null = null;
   private markStopped!: (status: number) => void;
   /**
@@ -132,7 +136,11 @@ export class Daemon {
     private readonly transport: Transport,
     private readonly membership: Membership,
     private readonly pidFile: string,
-  ) {}
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    const known = new Set([...cfg.nodes.map((n) => n.name), ...cfg.pingNodes.map((p) => p.address), ...cfg.pingGroups.map((g) => g.name)]);
+    this.authFails = new AuthFailLog((name) => known.has(name));
+  }
 
   /** Starts everything; rejects (after logging) when a medium cannot be opened. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -161,6 +169,16 @@ export class Daemon {
     log.info(`Heartbeat generation: ${gen.generation}`);
     const uuid = loadOrCreateUuid(opts.stateDir, cfg.uuidFrom, cfg.localNode);
     if (uuid.note) log.info(uuid.note);
+    const env = opts.env ?? process.env;
+    let watchdog: ReturnType<typeof watchdogFromEnv>;
+    try {
+      watchdog = watchdogFromEnv(env, process.pid);
+    } catch (e) {
+      log.error((e as Error).message);
+      fs.rmSync(pidFile, { force: true });
+      await log.close();
+      throw e;
+    }
 
     const topts: TransportOptions = {
       localNode: cfg.localNode,
@@ -183,10 +201,12 @@ export class Daemon {
       maxRexmitDelayMs: cfg.maxRexmitDelayMs,
       pingNodes: pingNodesOf(cfg),
       deadpingMs: cfg.timings.deadpingMs,
+      watchdog,
     };
     const { transport, fallbackReason } = selectTransport(topts, opts.env);
     if (fallbackReason) log.warn(`native engine not in use: ${fallbackReason}; using the TypeScript transport`);
     else log.info('hbd: using the native engine');
+    if (watchdog && transport.kind !== 'native') log.warn(`systemd watchdog (WATCHDOG_USEC) not fed: only the native engine can send to ${watchdog.socket}; systemd will restart hbd when WatchdogSec= runs out`);
 
     const membership = new Membership(
       {
@@ -203,7 +223,7 @@ export class Daemon {
       monoNowMs(),
       Math.random,
     );
-    const d = new Daemon(cfg, log, opts.logStderr, transport, membership, pidFile);
+    const d = new Daemon(cfg, log, opts.logStderr, transport, membership, pidFile, env);
     // The first status (st=init) already carries the start-up dt and flow control: those settings
     // go to the transport before it starts, the rest (status up, its log line) after.
     const startActions = membership.start(monoNowMs());
@@ -228,6 +248,7 @@ export class Daemon {
     // heartbeat's ping plugins, once per ping medium.
     for (const p of topts.pingNodes ?? []) log.info(p.group ? 'ping group heartbeat started.' : 'ping heartbeat started.');
     d.apply(startActions.filter((a) => !early(a)));
+    d.notifySystemd('READY=1');
     return d;
   }
 
@@ -276,6 +297,7 @@ export class Daemon {
    */
   stop(reason: string, status = 0): Promise<void> {
     this.stopping ??= (async () => {
+      this.notifySystemd('STOPPING=1');
       this.log.debug(1, `shutdown requested: ${reason}`);
       if (reason !== 'stall') {
         if (!this.commUp) {
@@ -291,6 +313,7 @@ export class Daemon {
       }
       this.closing = true;
       if (this.membershipTimer) clearTimeout(this.membershipTimer);
+      if (this.authFailTimer) clearTimeout(this.authFailTimer);
       if (this.alive) clearInterval(this.alive);
       await this.transport.stop();
       fs.rmSync(this.pidFile, { force: true });
@@ -304,6 +327,21 @@ export class Daemon {
   /** The local status membership set last (the transport's `st`). */
   private localStatus(): 'up' | 'active' {
     return this.membership.snapshot().nodes.find((n) => n.local)?.status === 'active' ? 'active' : 'up';
+  }
+
+  /**
+   * sd_notify for a Type=notify service (the addon sends it, whichever transport runs); nothing when
+   * systemd did not ask. sdNotify reads NOTIFY_SOCKET from the process environment.
+   */
+  private notifySystemd(text: string): void {
+    if (!this.env.NOTIFY_SOCKET) return;
+    try {
+      const binding = loadNative({ ...this.env, HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: '' }).binding;
+      if (!binding) this.log.warn(`systemd notification ${text} not sent: the native addon is not available`);
+      else binding.sdNotify(text);
+    } catch (e) {
+      this.log.warn(`systemd notification ${text} not sent: ${(e as Error).message}`);
+    }
   }
 
   private onTransportEvent(e: TransportEvent): void {
@@ -321,6 +359,10 @@ export class Daemon {
         return;
       case 'media-reopened':
         this.log.info(`${e.link}: interface came back (ifindex ${e.ifindex}); medium reopened`);
+        return;
+      case 'auth-fail':
+        // Outsiders choose this rate: counted and rate-limited here, never one line per packet.
+        this.writeAuthFailLines(this.authFails.note(e, monoNowMs()));
         return;
       default:
         this.apply(this.membership.onEvent(e, e.mono));
@@ -368,6 +410,15 @@ export class Daemon {
       }
     }
     this.armMembershipTimer();
+  }
+
+  private writeAuthFailLines(lines: readonly { level: Level; text: string }[]): void {
+    for (const l of lines) this.log.log(l.level, l.text);
+    if (this.authFailTimer) clearTimeout(this.authFailTimer);
+    this.authFailTimer = null;
+    const due = this.authFails.nextDue();
+    if (due === Infinity || this.stopping) return;
+    this.authFailTimer = setTimeout(() => this.writeAuthFailLines(this.authFails.flush(monoNowMs())), Math.max(0, due - monoNowMs()));
   }
 
   private armMembershipTimer(): void {

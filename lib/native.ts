@@ -44,6 +44,11 @@ export interface NativeBinding {
   announceStart(vip: VipSpec, opts: { count: number; intervalMs: number; refreshMs?: number }, onEvent: (e: AnnounceEvent) => void): number;
   /** false when that announcement had already ended. */
   announceCancel(id: number): boolean;
+  /**
+   * systemd's sd_notify: sends `text` ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET. False when that
+   * is not set; throws an Error with .syscall and .code when the datagram cannot be sent.
+   */
+  sdNotify(text: string): boolean;
 }
 
 export type AnnounceEvent =

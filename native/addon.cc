@@ -3,7 +3,6 @@
 #include <napi.h>
 
 #include <cstring>
-#include <exception>
 #include <variant>
 
 #include "actions_js.h"
@@ -12,6 +11,7 @@
 #include "convert.h"
 #include "packed.h"
 #include "engine_js.h"
+#include "guarded.h"
 #include "liveness_js.h"
 
 namespace {
@@ -38,19 +38,6 @@ Napi::Value AuthTokenJs(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, hbd::AuthToken(m, key.Data(), key.Length(), data.Data(), data.Length()));
 }
 
-// Codec failures that are not about the input (an OpenSSL HMAC error, out of memory)
-// surface as plain JS Errors rather than aborting the process.
-template <typename F>
-Napi::Value Guarded(const Napi::Env& env, F body) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string("hbd native codec: ") + e.what());
-  }
-}
-
 // The packed forms of native/packed.h; lib/wire/native-pack.ts writes and reads them.
 void PackedKeysArg(const Napi::Env& env, const Napi::Value& v, hbd::AuthKeys* keys) {
   auto b = BufferArg(env, v, "keys (packed)");
@@ -73,7 +60,7 @@ Napi::Value Deliver(const Napi::Env& env, const Napi::Value& outArg, const std::
 // result in `out`; bad input throws an Error with .code (DecodeErrorCode), .offset and .detail.
 Napi::Value DecodePackedJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, [&]() -> Napi::Value {
+  return hbd::Guarded(env, "hbd native codec", [&]() -> Napi::Value {
     auto packet = BufferArg(env, info[0], "packet");
     hbd::AuthKeys keys;
     const bool verify = !info[1].IsNull();
@@ -88,7 +75,7 @@ Napi::Value DecodePackedJs(const Napi::CallbackInfo& info) {
 // packet in `out`; a message the format cannot carry throws an Error with .path and .detail.
 Napi::Value EncodePackedJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, [&]() -> Napi::Value {
+  return hbd::Guarded(env, "hbd native codec", [&]() -> Napi::Value {
     auto packed = BufferArg(env, info[0], "message (packed)");
     hbd::Message message;
     std::string error;

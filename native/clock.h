@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <limits>
 
 namespace hbd {
 
@@ -11,7 +12,9 @@ using Nanos = int64_t;
 
 inline Nanos ToNanos(const timespec& ts) { return static_cast<Nanos>(ts.tv_sec) * 1000000000 + ts.tv_nsec; }
 
+// For absolute CLOCK_MONOTONIC times, which are never negative.
 inline timespec ToTimespec(Nanos ns) {
+  if (ns < 0) ns = 0;
   timespec ts;
   ts.tv_sec = static_cast<time_t>(ns / 1000000000);
   ts.tv_nsec = static_cast<long>(ns % 1000000000);
@@ -30,15 +33,20 @@ inline Nanos WallNanos() { return ClockNanos(CLOCK_REALTIME); }
 // Milliseconds as a double: the unit of every time the engine shows to JavaScript.
 inline double NanosToMs(Nanos ns) { return static_cast<double>(ns) / 1e6; }
 
-// The largest and smallest ns a double converts to without overflow (casting beyond is undefined).
+// The largest ns a double converts to without overflow (casting beyond is undefined).
 constexpr double kMaxNanosDouble = 9.2e18;
 
-// Rounds up, so that a timer armed for a deadline never fires before it. Saturates: a deadline
-// beyond the representable range stays far in the future instead of wrapping into the past.
+// Times beyond this (292 years) saturate: a peer may advertise any deadtime, and converting an
+// out-of-range double to an integer is undefined (x86 yields INT64_MIN: a deadline in the past
+// that timerfd_settime refuses, and the engine would never wake again).
+constexpr Nanos kMaxNanos = std::numeric_limits<Nanos>::max() / 2;
+
+// Rounds up, so that a timer armed for a deadline never fires before it. Saturates at 0 and
+// kMaxNanos (NaN counts as the far end).
 inline Nanos MsToNanosCeil(double ms) {
   const double ns = ms * 1e6;
-  if (!(ns < kMaxNanosDouble)) return static_cast<Nanos>(kMaxNanosDouble);  // NaN too
-  if (ns <= -kMaxNanosDouble) return -static_cast<Nanos>(kMaxNanosDouble);
+  if (!(ns < static_cast<double>(kMaxNanos))) return kMaxNanos;
+  if (ns <= 0) return 0;
   const Nanos whole = static_cast<Nanos>(ns);
   return static_cast<double>(whole) < ns ? whole + 1 : whole;
 }

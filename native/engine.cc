@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <net/if.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -8,9 +9,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <system_error>
 
 #include "control.h"
@@ -29,6 +33,7 @@ constexpr uint64_t kMediumTag = 100;  // + the medium's index
 constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
 // Per wake and medium: a flooded medium must not starve the timers.
 constexpr int kMaxPacketsPerWake = 256;
+constexpr Nanos kReopenRetry = 1000000000;
 
 // Saturating, as MsToNanosCeil: no timing from a peer or an option may wrap around.
 Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::clamp(std::round(ms * 1e6), -kMaxNanosDouble, kMaxNanosDouble)); }
@@ -51,15 +56,33 @@ void AppendLiveness(std::vector<LivenessEvent>&& in, Nanos mono, std::vector<Eng
   for (LivenessEvent& e : in) out.push_back(At(mono, offset, std::move(e)));
 }
 
+// Every running engine, for the exit handler below.
+std::mutex registryMu;
+std::set<Engine*>& Running() {
+  static auto* engines = new std::set<Engine*>();  // never destroyed: exit handlers still use it
+  return *engines;
+}
+
+// process.exit() and a fatal exception end in exit(), which runs OpenSSL's exit handler (freeing
+// its tables) and the static destructors while an engine thread may be inside HMAC: SIGSEGV or
+// SIGABRT. Node runs no addon cleanup hook on that path, so this atexit handler stops the threads
+// first; registered after OpenSSL's (node initialises OpenSSL before any addon loads), it runs before it.
+void StopAllAtExit() {
+  std::lock_guard<std::mutex> lock(registryMu);
+  for (Engine* e : Running()) e->StopThread();
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions opts, EventSink sink)
     : opts_(std::move(opts)),
       sink_(std::move(sink)),
+      verifier_(opts_.authKeys),
       outbox_(OutboxConfig{ControlIdentity{opts_.liveness.localNode, opts_.uuid, opts_.generation, opts_.ttl}, opts_.wireFormat, opts_.authKeys, opts_.firstSeq,
                            MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
   lastMediaError_.resize(media_.size());
+  reopenAt_.assign(media_.size(), kNever);
   if (!opts_.pingNodes.empty()) ping_.emplace(opts_.pingNodes, NewPingIdent());
 }
 
@@ -85,11 +108,15 @@ std::optional<StartError> Engine::Start() {
       CloseAll();
       return StartError{"ping nodes", *e};
     }
+    if (ping_->filterError()) startupWarnings_.push_back(*ping_->filterError());
   }
   auto fail = [this](SysError e) {
     CloseAll();
     return StartError{"", std::move(e)};
   };
+  if (!opts_.watchdogSocket.empty()) {
+    if (auto e = watchdog_.Open(opts_.watchdogSocket)) return fail(*e);
+  }
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) return fail(LastError("epoll_create1", "engine"));
   wakeFd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -116,22 +143,35 @@ std::optional<StartError> Engine::Start() {
     return fail(SysError{"pthread_create", e.code().value(), "engine thread"});
   }
   started_ = true;
+  static std::once_flag atExit;
+  std::call_once(atExit, [] { std::atexit(StopAllAtExit); });
+  std::lock_guard<std::mutex> lock(registryMu);
+  Running().insert(this);
   return std::nullopt;
 }
 
 void Engine::Stop() {
   if (!started_) return;
+  {
+    std::lock_guard<std::mutex> lock(registryMu);
+    Running().erase(this);
+  }
+  StopThread();
+  CloseAll();
+  started_ = false;
+}
+
+void Engine::StopThread() {
   stopping_ = true;
   Wake();
   if (thread_.joinable()) thread_.join();
-  CloseAll();
-  started_ = false;
 }
 
 void Engine::CloseAll() {
   for (auto& m : media_) m->Close();
   if (ping_) ping_->Close();
   linkWatch_.Close();
+  watchdog_ = NotifySocket();
   timerFd_.reset();
   wakeFd_.reset();
   epoll_.reset();
@@ -146,7 +186,7 @@ void Engine::Wake() {
 
 void Engine::SetStatus(const std::string& status) {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     settings_.status = status;
     settings_.statusNow = true;
   }
@@ -155,7 +195,7 @@ void Engine::SetStatus(const std::string& status) {
 
 void Engine::SetDeadtimeBump(double extraMs) {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     if (settings_.bumpMs == extraMs) return;
     settings_.bumpMs = extraMs;
     settings_.statusNow = true;  // heartbeat re-advertises a changed dt at once
@@ -165,7 +205,7 @@ void Engine::SetDeadtimeBump(double extraMs) {
 
 void Engine::SetCommUp() {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     settings_.commUp = true;
   }
   Wake();  // the deadlines change: re-arm the timer
@@ -173,21 +213,27 @@ void Engine::SetCommUp() {
 
 void Engine::MarkDead(const std::string& node) {
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     markDead_.push_back(node);
   }
   Wake();  // the deadlines change: re-arm the timer
 }
 
 void Engine::SetFlowControl(bool on) {
-  std::lock_guard<std::mutex> lock(settingsMu_);
+  std::lock_guard<PiMutex> lock(settingsMu_);
   settings_.flowControl = on;
 }
 
 std::variant<std::optional<int64_t>, EncodeError> Engine::Send(Message m) {
-  auto r = outbox_.Send(std::move(m), MonoNanos());
+  auto r = outbox_.Send(std::move(m));
   if (std::holds_alternative<std::optional<int64_t>>(r)) Wake();
   return r;
+}
+
+void Engine::CheckIn() {
+  const Nanos now = MonoNanos();
+  lastCheckIn_.store(now, std::memory_order_relaxed);
+  outbox_.RefreshLoadAverage(now);
 }
 
 RetransmitResult Engine::Retransmit(int64_t seq) {
@@ -197,12 +243,14 @@ RetransmitResult Engine::Retransmit(int64_t seq) {
 }
 
 void Engine::Run() {
+  pthread_setname_np(pthread_self(), "hbd-engine");  // for top -H, perf and the allocation test
   std::vector<EngineEvent> events;
   for (const SysError& e : startupWarnings_) events.push_back(Now(WarningEvent{e}));
   startupWarnings_.clear();
   if (opts_.realtime) {
     if (auto e = MakeThreadRealtime(opts_.rtprio)) events.push_back(Now(WarningEvent{*e}));
     if (auto e = LockEngineMemory()) events.push_back(Now(WarningEvent{*e}));
+    else if (auto b = LockBuffer(buffer_.data(), buffer_.size(), "the engine's receive buffer")) events.push_back(Now(WarningEvent{*b}));
   }
   t0_ = MonoNanos();
   // heartbeat's first status says st=init (hb_add_deadtime() sends it before set_local_status(up)):
@@ -210,7 +258,7 @@ void Engine::Run() {
   {
     Settings first;
     {
-      std::lock_guard<std::mutex> lock(settingsMu_);
+      std::lock_guard<PiMutex> lock(settingsMu_);
       first = settings_;
     }
     first.status = "init";
@@ -218,6 +266,8 @@ void Engine::Run() {
     FlushOutbox(events);
   }
   nextBeat_ = t0_ + MsToNanos(opts_.liveness.keepaliveMs);
+  nextWatchdog_ = watchdog_.open() ? t0_ : kNever;
+  watchdogFailed_ = false;
   lastDrain_ = t0_;
   lastArrival_ = t0_;
   armedAt_ = -1;
@@ -230,28 +280,44 @@ void Engine::Run() {
   Emit(events);
 }
 
-void Engine::ArmTimer(Nanos at) {
-  if (at == armedAt_) return;
+bool Engine::ArmTimer(Nanos at, std::vector<EngineEvent>& events) {
+  // A saturated deadline is as good as none; one already past fires at once (0 would disarm).
+  if (at >= kMaxNanos) at = kNever;
+  if (at != kNever) at = std::max<Nanos>(at, 1);
+  if (at == armedAt_) return true;
   itimerspec spec{};
   spec.it_value = ToTimespec(at == kNever ? 0 : at);  // 0 disarms
-  timerfd_settime(timerFd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  if (timerfd_settime(timerFd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    // Cannot happen with a valid descriptor and time; should it, epoll_wait's timeout stands in
+    // (Loop), so that the beats go on, and it is said once.
+    if (!timerFailed_) events.push_back(Now(WarningEvent{LastError("timerfd_settime", "engine timer; waking by epoll_wait timeouts instead")}));
+    timerFailed_ = true;
+    armedAt_ = -1;
+    return false;
+  }
   armedAt_ = at;
+  return true;
 }
 
 void Engine::Loop(std::vector<EngineEvent>& events) {
   const double deadlineMs = liveness_->NextDeadline();
   const Nanos deadline = std::isinf(deadlineMs) ? kNever : MsToNanosCeil(deadlineMs);
-  ArmTimer(std::min({nextBeat_, deadline, plans_.NextDeadline()}));
+  const double summaryMs = authFails_.NextDue();
+  const Nanos summaryDue = std::isinf(summaryMs) ? kNever : MsToNanosCeil(summaryMs);
+  const Nanos wakeAt = std::min({nextBeat_, deadline, summaryDue, NextReopen(), nextWatchdog_, plans_.NextDeadline()});
+  int timeoutMs = -1;
+  if (!ArmTimer(wakeAt, events) && wakeAt != kNever) timeoutMs = static_cast<int>(std::clamp<Nanos>((wakeAt - MonoNanos()) / 1000000 + 1, 0, 1000));
   Emit(events);
 
   epoll_event ready[16];
-  const int n = epoll_wait(epoll_.get(), ready, 16, -1);
+  const int n = epoll_wait(epoll_.get(), ready, 16, timeoutMs);
   if (n < 0) return;  // EINTR (a signal for another thread); nothing else can fail here
   const Nanos now = MonoNanos();
   Nanos late = 0;
   bool linkChanged = false;
   bool pingReadable = false;
-  std::vector<size_t> readable;
+  size_t readable[16];  // at most one per epoll event: no allocation per wake
+  size_t readableCount = 0;
   for (int k = 0; k < n; k++) {
     const uint64_t tag = ready[k].data.u64;
     uint64_t count;
@@ -264,7 +330,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     } else if (tag == kPingTag) {
       pingReadable = true;
     } else if (tag >= kMediumTag && tag - kMediumTag < media_.size()) {
-      readable.push_back(static_cast<size_t>(tag - kMediumTag));
+      readable[readableCount++] = static_cast<size_t>(tag - kMediumTag);
     }
   }
   if (stopping_.load()) return;
@@ -275,7 +341,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   if (stalled) {
     for (size_t i = 0; i < media_.size(); i++) DrainMedium(i, now, events);
   } else {
-    for (size_t i : readable) DrainMedium(i, now, events);
+    for (size_t k = 0; k < readableCount; k++) DrainMedium(readable[k], now, events);
   }
   if (stalled || pingReadable) DrainPing(now, events);
   lastDrain_ = now;
@@ -284,11 +350,13 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     AppendLiveness(liveness_->Stalled(NanosToMs(now), NanosToMs(late)), now, events);
   }
   if (linkChanged) OnLinkChanges(events);
+  RetryReopens(now, events);
+  authFails_.Flush(NanosToMs(now), NanosToMs(now + RealtimeOffset()), &events);
 
   Settings s;
   std::vector<std::string> dead;
   {
-    std::lock_guard<std::mutex> lock(settingsMu_);
+    std::lock_guard<PiMutex> lock(settingsMu_);
     s = settings_;
     settings_.statusNow = false;
     dead.swap(markDead_);  // empty in the common case: no allocation
@@ -296,6 +364,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   if (s.commUp) liveness_->SetCommUp();
   for (const std::string& node : dead) liveness_->MarkDead(node);
   CheckJsStall(now, events);
+  FeedWatchdog(now, events);
   const bool beatDue = now >= nextBeat_;
   if (beatDue) nextBeat_ = NextSlot(t0_, MsToNanos(opts_.liveness.keepaliveMs), now);
   if ((beatDue || s.statusNow) && !stallStopped_) SendStatus(s, events);
@@ -313,7 +382,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
 void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) {
   Medium& m = *media_[i];
   const Nanos offset = RealtimeOffset();
-  ReceiveContext ctx{opts_.authKeys, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_};
+  ReceiveContext ctx{opts_.authKeys, verifier_, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_, authFails_};
   Datagram d;
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && m.Receive(buffer_, &d, &err); k++) {
@@ -343,7 +412,17 @@ void Engine::DrainPing(Nanos now, std::vector<EngineEvent>& events) {
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && ping_->Receive(buffer_, &d, &err); k++) {
     const Nanos arrival = Arrival(d, now, offset);
-    ping_->Accept(d, check, *liveness_, NanosToMs(arrival), NanosToMs(arrival + offset), &events);
+    pingScratch_.clear();
+    ping_->Accept(d, check, *liveness_, NanosToMs(arrival), NanosToMs(arrival + offset), &pingScratch_);
+    for (EngineEvent& e : pingScratch_) {
+      auto* fail = std::get_if<AuthFailEvent>(&e.body);
+      if (!fail) {
+        events.push_back(std::move(e));
+      } else if (AuthFailEvent* first = authFails_.Note(fail->link, fail->source, e.mono)) {
+        first->reason = EscapeForLog(fail->reason, 512);
+        if (fail->node) first->node = EscapeForLog(*fail->node);
+      }
+    }
   }
   if (!err) return;
   // Once, not once per wake, until it changes (as ReportMediaError does for the media).
@@ -360,7 +439,7 @@ void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
   SetField(m, "dt", FieldType::String, Hex(std::llround(opts_.liveness.deadtimeMs + s.bumpMs)));
   if (s.flowControl) SetField(m, "protocol", FieldType::String, "1");
   int64_t ts = 0;
-  auto r = outbox_.Send(std::move(m), MonoNanos(), &ts);
+  auto r = outbox_.Send(std::move(m), &ts);
   if (auto* err = std::get_if<EncodeError>(&r)) {
     events.push_back(Now(WarningEvent{SysError{"encode", EINVAL, "status message: " + err->detail}}));
     return;
@@ -371,7 +450,8 @@ void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
 }
 
 void Engine::FlushOutbox(std::vector<EngineEvent>& events) {
-  for (const std::string& bytes : outbox_.TakeQueued()) {
+  outbox_.TakeQueued(&sending_);
+  for (const std::string& bytes : sending_) {
     for (size_t i = 0; i < media_.size(); i++) {
       if (!media_[i]->open()) continue;  // interface gone: reported when it went
       if (auto e = media_[i]->Send(bytes)) ReportMediaError(i, *e, events);
@@ -389,6 +469,9 @@ void Engine::ReportMediaError(size_t i, const SysError& e, std::vector<EngineEve
 
 void Engine::ReopenMedium(size_t i, std::vector<EngineEvent>& events) {
   Medium& m = *media_[i];
+  // A failure that no netlink event will announce the end of (the port taken meanwhile, an
+  // address not yet usable) is retried every kReopenRetry; reported once, as ReportMediaError does.
+  reopenAt_[i] = MonoNanos() + kReopenRetry;
   if (auto e = m.Open()) {
     ReportMediaError(i, *e, events);
     return;
@@ -398,8 +481,21 @@ void Engine::ReopenMedium(size_t i, std::vector<EngineEvent>& events) {
     m.Close();
     return;
   }
+  reopenAt_[i] = kNever;
   lastMediaError_[i].clear();
   events.push_back(Now(MediaReopenedEvent{m.spec().Link(), m.ifindex()}));
+}
+
+Nanos Engine::NextReopen() const {
+  Nanos next = kNever;
+  for (Nanos at : reopenAt_) next = std::min(next, at);
+  return next;
+}
+
+void Engine::RetryReopens(Nanos now, std::vector<EngineEvent>& events) {
+  for (size_t i = 0; i < media_.size(); i++) {
+    if (reopenAt_[i] <= now && !media_[i]->open()) ReopenMedium(i, events);
+  }
 }
 
 void Engine::OnLinkChanges(std::vector<EngineEvent>& events) {
@@ -414,6 +510,7 @@ void Engine::OnLinkChanges(std::vector<EngineEvent>& events) {
           if (same) {
             const int old = m.ifindex();
             m.Close();
+            reopenAt_[i] = kNever;  // LinkNew reopens it
             const std::string what = m.spec().Describe() + ": interface " + iface + " (index " + std::to_string(old) + ") was removed; the medium reopens when it returns";
             ReportMediaError(i, SysError{"RTM_DELLINK", ENODEV, what}, events, what);
           }
@@ -445,6 +542,22 @@ void Engine::CheckJsStall(Nanos now, std::vector<EngineEvent>& events) {
   // The JS logger is what is wedged, so this goes straight to stderr.
   std::fprintf(stderr, "hbd: engine: JavaScript has not checked in for %.0f ms (limit %.0f ms): the event loop is wedged; heartbeats stopped so that this node cannot hold resources as a zombie\n", silentMs, opts_.stallLimitMs);
   events.push_back(At(now, RealtimeOffset(), StallStopEvent{silentMs}));
+}
+
+void Engine::FeedWatchdog(Nanos now, std::vector<EngineEvent>& events) {
+  if (now < nextWatchdog_) return;
+  const Nanos period = MsToNanos(opts_.watchdogIntervalMs / 2);
+  nextWatchdog_ = NextSlot(t0_, std::max<Nanos>(period, 1000000), now);
+  // Fresh: JavaScript checked in within the stall limit and within a watchdog interval. Otherwise
+  // systemd's own timeout runs out and it restarts the daemon, which is the point.
+  const double silentMs = NanosToMs(now - std::max(lastCheckIn_.load(std::memory_order_relaxed), ownStallAt_));
+  if (stallStopped_ || silentMs > opts_.watchdogIntervalMs || (opts_.stallLimitMs > 0 && silentMs > opts_.stallLimitMs)) return;
+  if (auto e = watchdog_.Send("WATCHDOG=1")) {
+    if (!watchdogFailed_) events.push_back(Now(WarningEvent{*e}));
+    watchdogFailed_ = true;
+    return;
+  }
+  watchdogFailed_ = false;
 }
 
 void Engine::Emit(std::vector<EngineEvent>& events) {

@@ -6,6 +6,7 @@
 // ThreadSafeFunction).
 #pragma once
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "auth_fail_summary.h"
 #include "clock.h"
 #include "codec.h"
 #include "engine_events.h"
@@ -23,8 +25,11 @@
 #include "liveness.h"
 #include "media.h"
 #include "netlink.h"
+#include "pi_mutex.h"
 #include "ping.h"
 #include "plan.h"
+#include "preauth.h"
+#include "sd_notify.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -44,6 +49,10 @@ struct EngineOptions {
   bool realtime = false;
   int rtprio = 0;  // 0: the minimum SCHED_FIFO priority
   double maxRexmitDelayMs = 250;  // ha.cf max_rexmit_delay: one history slot re-sent per (this − 10) ms
+  // systemd's watchdog ($NOTIFY_SOCKET, $WATCHDOG_USEC): the engine thread sends WATCHDOG=1 every
+  // half interval while JavaScript checks in, so that systemd restarts a wedged daemon. Empty: off.
+  std::string watchdogSocket;
+  double watchdogIntervalMs = 0;
 };
 
 struct StartError {
@@ -64,6 +73,8 @@ class Engine {
   std::optional<StartError> Start();
   // Idempotent; returns once the thread has exited and every socket is closed.
   void Stop();
+  // Only ends the thread (the exit handler: sockets and memory go with the process).
+  void StopThread();
 
   // Commands from JavaScript: short mutex holds, never a wait for the engine thread. The
   // settings may be given before Start(); Send() queues only for a running engine's thread.
@@ -77,9 +88,11 @@ class Engine {
   void MarkDead(const std::string& node);
   // The last seq given to a sequenced message (firstSeq - 1 before any).
   int64_t HighestSeq() { return outbox_.HighestSeq(); }
-  void CheckIn() { lastCheckIn_.store(MonoNanos(), std::memory_order_relaxed); }
   // The takeover fast path (native/plan.h, native/engine_plan.cc): nullopt clears node's plan.
   std::optional<SysError> SetTakeoverPlan(const std::string& node, std::optional<PlanSpec> plan);
+  // JavaScript is alive; also refreshes the load average the statuses carry (read here, on the
+  // JavaScript thread, so that the engine thread never reads /proc).
+  void CheckIn();
 
  private:
   // Settings JavaScript changes; the thread copies them under settingsMu_.
@@ -95,7 +108,10 @@ class Engine {
   void CloseAll();
   void Run();
   void Loop(std::vector<EngineEvent>& events);
-  void ArmTimer(Nanos at);
+  // False (said once in `events`) when timerfd_settime failed: Loop then wakes by epoll timeout.
+  bool ArmTimer(Nanos at, std::vector<EngineEvent>& events);
+  Nanos NextReopen() const;
+  void RetryReopens(Nanos now, std::vector<EngineEvent>& events);
   void DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events);
   void DrainPing(Nanos now, std::vector<EngineEvent>& events);
   // A datagram's arrival time for liveness: its kernel timestamp, clamped and kept monotonic.
@@ -105,6 +121,7 @@ class Engine {
   void SendStatus(const Settings& s, std::vector<EngineEvent>& events);
   void FlushOutbox(std::vector<EngineEvent>& events);
   void CheckJsStall(Nanos now, std::vector<EngineEvent>& events);
+  void FeedWatchdog(Nanos now, std::vector<EngineEvent>& events);
   void Emit(std::vector<EngineEvent>& events);
   // Reports a failure once (not once per packet) until the medium works again.
   void ReportMediaError(size_t i, const SysError& e, std::vector<EngineEvent>& events, const std::string& message = {});
@@ -117,16 +134,22 @@ class Engine {
   const EngineOptions opts_;
   const EventSink sink_;
   std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
+  const PacketVerifier verifier_;
+  AuthFailSummary authFails_;
+  std::vector<EngineEvent> pingScratch_;
+  std::deque<std::string> sending_;  // the outbox's queue, taken by FlushOutbox (reused)  // one echo reply's events, before its auth-fails are counted
   Outbox outbox_;
   std::vector<std::unique_ptr<Medium>> media_;
   std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only
+  std::vector<Nanos> reopenAt_;              // per medium: when a failed reopen is tried again
   std::optional<PingMedium> ping_;  // when there are ping nodes
   std::string lastPingError_;       // the ping socket's last receive error reported
   LinkWatch linkWatch_;
+  NotifySocket watchdog_;
   Fd epoll_, wakeFd_, timerFd_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kReceiveBuffer);
 
-  std::mutex settingsMu_;
+  PiMutex settingsMu_;
   Settings settings_;
   std::vector<std::string> markDead_;  // nodes for Liveness::MarkDead, under settingsMu_
   std::atomic<bool> stopping_{false};
@@ -137,11 +160,14 @@ class Engine {
   // Engine-thread state.
   Nanos t0_ = 0;          // origin of the beat schedule t0 + k·keepalive
   Nanos nextBeat_ = 0;
+  Nanos nextWatchdog_ = 0;  // kNever when off
+  bool watchdogFailed_ = false;
   Nanos armedAt_ = -1;    // the timerfd's current absolute expiry
   Nanos lastDrain_ = 0;   // every socket was empty at this time
   Nanos lastArrival_ = 0; // the latest arrival time handed to liveness
   Nanos ownStallAt_ = 0;  // when the engine last detected its own stall
   bool stallStopped_ = false;
+  bool timerFailed_ = false;
   std::vector<SysError> startupWarnings_;  // from Start(), reported by the thread
   TakeoverPlans plans_;  // set from JS, run and announced by the thread
 };

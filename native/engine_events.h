@@ -30,11 +30,14 @@ struct MessageEvent {
   bool forUs = false;
 };
 
+// Failures of one source on one link within a second (native/auth_fail_summary.h): the reason and
+// claimed node (both escaped for logs) of the first, and how many there were.
 struct AuthFailEvent {
   std::string link;
   std::string source;
   std::string reason;
   std::optional<std::string> node;
+  uint64_t count = 1;
 };
 
 struct StallStopEvent {

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -12,8 +14,11 @@
 #include "control.h"
 #include "convert.h"
 #include "engine.h"
+#include "guarded.h"
 #include "js_values.h"
 #include "liveness_js.h"
+#include "pi_mutex.h"
+#include "sd_notify.h"
 
 namespace hbd {
 
@@ -116,6 +121,13 @@ EngineOptions OptionsFromJs(const Napi::Env& env, const Napi::Value& v) {
   Napi::Value prio = o.Get("rtprio");
   e.rtprio = prio.IsNull() || prio.IsUndefined() ? 0 : static_cast<int>(IntegerProp(o, where, "rtprio", 1, 99));
   if (!o.Get("maxRexmitDelayMs").IsUndefined()) e.maxRexmitDelayMs = static_cast<double>(IntegerProp(o, where, "maxRexmitDelayMs", 1, 3600000));
+  Napi::Value wd = o.Get("watchdog");
+  if (!wd.IsUndefined() && !wd.IsNull()) {
+    const std::string w = where + ".watchdog";
+    Napi::Object wo = ObjectArg(env, wd, w);
+    e.watchdogSocket = StringProp(wo, w, "socket");
+    e.watchdogIntervalMs = NumberProp(wo, w, "intervalMs", 2, kMaxMs);
+  }
   return e;
 }
 
@@ -155,6 +167,7 @@ struct EventToJs {
     o.Set("source", e.source);
     o.Set("reason", e.reason);
     o.Set("node", e.node ? Napi::Value(Napi::String::New(env, *e.node)) : env.Null());
+    o.Set("count", Napi::Number::New(env, static_cast<double>(e.count)));
   }
   void operator()(const StallStopEvent& e) {
     o.Set("type", "stall-stop");
@@ -226,43 +239,106 @@ Napi::Array EventsToJs(const Napi::Env& env, const std::vector<EngineEvent>& eve
 }
 
 // Events wait here between the engine thread and JavaScript. At most one call is queued on the
-// ThreadSafeFunction at a time; everything that arrives meanwhile joins that call's batch, so a
-// blocked event loop costs memory for the events, never a growing queue of calls, and the engine
-// never waits. Owned by the ThreadSafeFunction (freed by its finalizer).
+// ThreadSafeFunction at a time; everything that arrives meanwhile joins the queue, so the engine
+// never waits. Bounded both ways, so that a flood cannot stop the node: the queue holds at most
+// kMaxPending events — beyond that per-packet events (status, message, auth-fail) are dropped and
+// counted, while liveness and error events always get in — and JavaScript gets at most kChunk
+// events per call, then yields (setImmediate) so that its timers, the engine check-in among them,
+// run between chunks. Owned by the ThreadSafeFunction (freed by its finalizer).
+constexpr size_t kMaxPending = 8192;
+constexpr size_t kChunk = 256;
+
+// A packet event: losing one is like losing the packet (membership asks for a retransmit).
+bool Droppable(const EngineEvent& e) {
+  return std::holds_alternative<StatusEvent>(e.body) || std::holds_alternative<MessageEvent>(e.body) || std::holds_alternative<AuthFailEvent>(e.body);
+}
+
 struct EventPipe {
-  std::mutex mu;
+  PiMutex mu;
   std::vector<EngineEvent> pending;
+  uint64_t dropped = 0;  // since the last report
   bool scheduled = false;
   Napi::ThreadSafeFunction tsfn;
 
+  EventPipe() { pending.reserve(kMaxPending); }  // no reallocation on the engine thread below the bound
+
   void Push(std::vector<EngineEvent>&& events) {
     {
-      std::lock_guard<std::mutex> lock(mu);
-      pending.insert(pending.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+      std::lock_guard<PiMutex> lock(mu);
+      for (EngineEvent& e : events) {
+        if (pending.size() >= kMaxPending && Droppable(e)) {
+          dropped++;
+        } else {
+          pending.push_back(std::move(e));
+        }
+      }
       if (scheduled) return;
       scheduled = true;
     }
-    // napi_closing (environment going away) or queue errors: the events have nowhere to go.
+    Schedule();
+  }
+
+  // napi_closing (environment going away) or queue errors: the events have nowhere to go.
+  void Schedule() {
     tsfn.NonBlockingCall([this](Napi::Env env, Napi::Function onEvents) { Deliver(env, onEvents); });
   }
 
-  // A stopped engine is silent: a call still queued then finds nothing to deliver. It may run
-  // while the environment is torn down, when JavaScript cannot run and Call() would throw out of
-  // this callback (std::terminate: "terminate called after throwing an instance of 'Napi::Error'").
+  // A stopped engine is silent: a call still queued then finds nothing to deliver.
   void Discard() {
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<PiMutex> lock(mu);
     pending.clear();
+    dropped = 0;
   }
 
   void Deliver(Napi::Env env, Napi::Function onEvents) {
     std::vector<EngineEvent> batch;
+    bool more;
     {
-      std::lock_guard<std::mutex> lock(mu);
-      batch.swap(pending);
-      scheduled = false;
+      std::lock_guard<PiMutex> lock(mu);
+      const size_t n = std::min(pending.size(), kChunk);
+      if (dropped > 0) {
+        const std::string what = std::to_string(dropped) + " status, message and auth-fail events dropped: JavaScript fell more than " + std::to_string(kMaxPending) + " events behind the engine";
+        batch.push_back(EngineEvent{MonoNowMs(), NanosToMs(WallNanos()), WarningEvent{SysError{"event queue", ENOBUFS, what}}});
+        dropped = 0;
+      }
+      batch.insert(batch.end(), std::make_move_iterator(pending.begin()), std::make_move_iterator(pending.begin() + n));
+      pending.erase(pending.begin(), pending.begin() + n);
+      more = !pending.empty();
+      scheduled = more;
     }
-    if (env == nullptr || onEvents.IsEmpty() || batch.empty()) return;
-    onEvents.Call({EventsToJs(env, batch)});
+    if (env == nullptr || onEvents.IsEmpty()) return;
+    if (more) Yield(env);
+    if (batch.empty()) return;
+    try {
+      onEvents.Call({EventsToJs(env, batch)});
+    } catch (const Napi::Error& e) {
+      // lib/transport/native.ts reports its handler's errors itself; what arrives here is the
+      // environment going away (a terminated Worker: no exception object) or a bug in that
+      // relay, which Node's uncaught-exception handling reports. Never out of this callback:
+      // that would be std::terminate.
+      Napi::Value v = e.Value();
+      if (!v.IsEmpty() && v.IsObject()) napi_fatal_exception(env, v);
+    }
+  }
+
+  // The next chunk comes from setImmediate: after this loop iteration's timers and I/O.
+  void Yield(Napi::Env env) {
+    if (tsfn.Acquire() != napi_ok) return;  // closing: nothing more is delivered anyway
+    Napi::Value setImmediate = env.Global().Get("setImmediate");
+    if (!setImmediate.IsFunction()) {
+      Schedule();
+      tsfn.Release();
+      return;
+    }
+    auto next = Napi::Function::New(env, [this](const Napi::CallbackInfo&) {
+      Schedule();
+      tsfn.Release();  // after Schedule: the queued call keeps the pipe alive until it ran
+    });
+    try {
+      setImmediate.As<Napi::Function>().Call({next});
+    } catch (const Napi::Error&) {
+      tsfn.Release();  // terminating: JavaScript runs no more
+    }
   }
 };
 
@@ -376,12 +452,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (phase_ != Phase::Running) throw Napi::Error::New(env, std::string("Engine.send: the engine is not running (") + (phase_ == Phase::Created ? "call start() first)" : "it was stopped)"));
-    Message m = MessageFromJs(env, info[0]);
-    if (!StringField(m, "t")) throw Napi::RangeError::New(env, "Engine.send: a cluster message needs a t field");
-    auto r = engine_->Send(std::move(m));
-    if (auto* err = std::get_if<EncodeError>(&r)) throw EncodeErrorToJs(info.Env(), *err);
-    const auto& seq = std::get<std::optional<int64_t>>(r);
-    return seq ? Napi::Value(JsInt(info.Env(), *seq)) : info.Env().Null();
+    return Guarded(env, "Engine.send", [&]() -> Napi::Value {
+      Message m = MessageFromJs(env, info[0]);
+      if (!StringField(m, "t")) throw Napi::RangeError::New(env, "Engine.send: a cluster message needs a t field");
+      auto r = engine_->Send(std::move(m));
+      if (auto* err = std::get_if<EncodeError>(&r)) throw EncodeErrorToJs(env, *err);
+      const auto& seq = std::get<std::optional<int64_t>>(r);
+      return seq ? Napi::Value(JsInt(env, *seq)) : env.Null();
+    });
   }
 
   // Answers from the history at any time; only a running engine puts the bytes on the wire.
@@ -425,11 +503,31 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
 Napi::Value MonoNow(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MonoNowMs()); }
 
+// sdNotify(text): sends `text` ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET; false when it is not
+// set (not started by systemd as Type=notify); an Error with .syscall and .code when sending fails.
+Napi::Value SdNotifyJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "sdNotify: text must be a string such as \"READY=1\" (got " + Describe(info[0]) + ")");
+  const char* address = std::getenv("NOTIFY_SOCKET");
+  if (!address || !*address) return Napi::Boolean::New(env, false);
+  NotifySocket sock;
+  std::optional<SysError> err = sock.Open(address);
+  if (!err) err = sock.Send(info[0].As<Napi::String>().Utf8Value());
+  if (err) {
+    Napi::Error e = Napi::Error::New(env, "sdNotify: " + hbd::Describe(*err));
+    e.Set("syscall", err->syscall);
+    e.Set("code", ErrnoName(err->err));
+    throw e;
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 }  // namespace
 
 void InitEngine(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::Define(env));
   exports.Set("monoNow", Napi::Function::New(env, MonoNow, "monoNow"));
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotifyJs, "sdNotify"));
 }
 
 }  // namespace hbd

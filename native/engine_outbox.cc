@@ -1,6 +1,7 @@
 #include "engine_outbox.h"
 
 #include <ctime>
+#include <exception>
 #include <utility>
 
 namespace hbd {
@@ -42,26 +43,36 @@ RetransmitResult SendHistory::Take(int64_t seq, Nanos now, std::string* bytes) {
 }
 
 int64_t Outbox::HighestSeq() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<PiMutex> lock(mu_);
   return nextSeq_ - 1;
 }
 
 Outbox::Outbox(OutboxConfig cfg) : cfg_(std::move(cfg)), nextSeq_(cfg_.firstSeq), history_(cfg_.firstSeq, cfg_.retransmitGap) {
   uuids_[cfg_.identity.node] = cfg_.identity.uuid;
+  loadavg_ = loadReader_.Get(MonoNanos());
 }
 
-std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, Nanos monoNow, int64_t* ts) {
-  std::lock_guard<std::mutex> lock(mu_);
+std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, int64_t* ts) {
+  std::lock_guard<PiMutex> lock(mu_);
   const bool sequenced = !IsUnsequenced(m);
   ControlStamp stamp;
   stamp.seq = nextSeq_;
   stamp.unixSeconds = static_cast<int64_t>(std::time(nullptr));
   if (ts) *ts = stamp.unixSeconds;
-  if (sequenced) stamp.loadavg = loadavg_.Get(monoNow);
+  if (sequenced) stamp.loadavg = loadavg_;
   AddControlFields(m, cfg_.identity, stamp, uuids_);
-  auto encoded = Encode(m, cfg_.format, cfg_.keys);
+  std::variant<std::string, EncodeError> encoded;
+  try {
+    encoded = Encode(m, cfg_.format, cfg_.keys);
+  } catch (const std::exception& e) {
+    // OpenSSL failing inside HMAC, or memory: an error for this message, never a dead thread.
+    return EncodeError{"", std::string("signing failed: ") + e.what()};
+  }
   if (auto* err = std::get_if<EncodeError>(&encoded)) return *err;
   std::string& bytes = std::get<std::string>(encoded);
+  if (bytes.size() > kMaxDatagram) {
+    return EncodeError{"", "the signed packet is " + std::to_string(bytes.size()) + " bytes, more than the " + std::to_string(kMaxDatagram) + " a UDP datagram can carry"};
+  }
   std::optional<int64_t> seq;
   if (sequenced) {
     seq = nextSeq_++;
@@ -72,21 +83,28 @@ std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, Nanos 
 }
 
 RetransmitResult Outbox::Retransmit(int64_t seq, Nanos monoNow) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<PiMutex> lock(mu_);
   std::string bytes;
   const RetransmitResult r = history_.Take(seq, monoNow, &bytes);
   if (r == RetransmitResult::Sent) queue_.push_back(std::move(bytes));
   return r;
 }
 
+void Outbox::RefreshLoadAverage(Nanos monoNow) {
+  const std::string& now = loadReader_.Get(monoNow);  // reads /proc at most once per second
+  std::lock_guard<PiMutex> lock(mu_);
+  if (loadavg_ != now) loadavg_ = now;
+}
+
 void Outbox::LearnUuid(const std::string& node, const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<PiMutex> lock(mu_);
   uuids_[node] = uuid;
 }
 
-std::deque<std::string> Outbox::TakeQueued() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return std::exchange(queue_, {});
+void Outbox::TakeQueued(std::deque<std::string>* out) {
+  out->clear();
+  std::lock_guard<PiMutex> lock(mu_);
+  std::swap(*out, queue_);
 }
 
 }  // namespace hbd

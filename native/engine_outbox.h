@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "control.h"
+#include "pi_mutex.h"
 
 namespace hbd {
 
@@ -22,6 +23,9 @@ const char* RetransmitResultName(RetransmitResult r);
 
 // heartbeat's MAXMSGHIST, as lib/transport/history.ts.
 constexpr size_t kHistorySize = 500;
+
+// The largest UDP payload over IPv4 (65535 − 20 − 8): a longer packet cannot go out on any medium.
+constexpr size_t kMaxDatagram = 65507;
 
 // The sent-packet ring with heartbeat's lowseq/hiseq semantics. Not locked: the Outbox owns it.
 class SendHistory {
@@ -58,24 +62,30 @@ class Outbox {
   explicit Outbox(OutboxConfig cfg);
 
   // Adds the control fields, signs and queues `m` for every medium. The seq given (nullopt for
-  // NS_ types), or why it could not be encoded (then nothing is queued and no seq is used).
+  // NS_ types), or why it could not be encoded or sent (longer than kMaxDatagram): then nothing
+  // is queued and no seq is used.
   // `ts`, when given, receives the unix seconds stamped into the message's ts field.
-  std::variant<std::optional<int64_t>, EncodeError> Send(Message m, Nanos monoNow, int64_t* ts = nullptr);
+  std::variant<std::optional<int64_t>, EncodeError> Send(Message m, int64_t* ts = nullptr);
   RetransmitResult Retransmit(int64_t seq, Nanos monoNow);
   // The last seq given (firstSeq - 1 before any): heartbeat's hiseq, the bound for a peer's ackseq.
   int64_t HighestSeq();
+  // Re-reads /proc/loadavg when the value is a second old. JavaScript thread only (Engine::CheckIn):
+  // the engine thread never reads /proc, and the `ld` it stamps is at most a check-in stale.
+  void RefreshLoadAverage(Nanos monoNow);
   // A node's UUID from an accepted packet's srcuuid, for dest -> destuuid on later sends.
   void LearnUuid(const std::string& node, const std::string& uuid);
-  // Everything queued so far, in seq order (engine thread).
-  std::deque<std::string> TakeQueued();
+  // Everything queued so far, in seq order, into `out` (engine thread). Swapped, not copied: with
+  // `out` reused, taking the queue allocates nothing (an empty std::deque does).
+  void TakeQueued(std::deque<std::string>* out);
 
  private:
-  std::mutex mu_;
+  PiMutex mu_;
   const OutboxConfig cfg_;
   int64_t nextSeq_;
   SendHistory history_;
   UuidTable uuids_;
-  LoadAverage loadavg_;
+  LoadAverage loadReader_;  // JavaScript thread only
+  std::string loadavg_;     // the last value read, under mu_
   std::deque<std::string> queue_;
 };
 

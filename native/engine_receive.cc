@@ -1,11 +1,36 @@
 #include "engine_receive.h"
 
+#include <utility>
+
 namespace hbd {
 
 namespace {
 
-void AuthFail(const Datagram& d, const std::string& link, double mono, double wall, std::string reason, std::optional<std::string> node, std::vector<EngineEvent>* out) {
-  out->push_back({mono, wall, AuthFailEvent{link, d.source, std::move(reason), std::move(node)}});
+// Counts a failure; `describe` (reason, claimed node) runs only for the first of its source's
+// window, so that a flood costs a table lookup per packet, not strings.
+template <typename Describe>
+void AuthFail(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, Describe describe) {
+  char source[32];
+  FormatSource(d.from, source);
+  AuthFailEvent* e = ctx.authFails.Note(link, source, mono);
+  if (!e) return;
+  auto [reason, node] = describe();
+  e->reason = EscapeForLog(reason, 512);
+  if (node) e->node = EscapeForLog(*node);
+}
+
+std::string DecodeReason(const DecodeError& err) { return std::string(DecodeErrorCodeName(err.code)) + " at byte " + std::to_string(err.offset) + ": " + err.detail; }
+
+using Description = std::pair<std::string, std::optional<std::string>>;
+
+// The full decode of a packet refused before parsing: its exact reason and claimed src.
+Description DescribeRefused(const ReceiveContext& ctx, const Datagram& d) {
+  auto decoded = Decode(d.data, d.length, &ctx.keys);
+  if (auto* err = std::get_if<DecodeError>(&decoded)) return {DecodeReason(*err), std::nullopt};
+  const Decoded& packet = std::get<Decoded>(decoded);
+  const std::string* src = StringField(packet.message, "src");
+  // Decode can only disagree with the pre-check about the trailer's framing (e.g. leading zeros).
+  return {packet.auth.verdict != Verdict::Ok ? VerdictReason(packet.auth) : "auth trailer not in canonical form", src ? std::optional<std::string>(*src) : std::nullopt};
 }
 
 void Append(std::vector<LivenessEvent>&& events, double mono, double wall, std::vector<EngineEvent>* out) {
@@ -31,27 +56,29 @@ std::string VerdictReason(const AuthVerdict& v) {
 }
 
 void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, double wall, std::vector<EngineEvent>* out) {
-  auto decoded = Decode(d.data, d.length, &ctx.keys);
+  AuthVerdict verified;
+  const PreAuth pre = ctx.verifier.Check(d.data, d.length, &verified);
+  if (pre == PreAuth::Fail) return AuthFail(ctx, d, link, mono, [&] { return DescribeRefused(ctx, d); });
+  auto decoded = Decode(d.data, d.length, pre == PreAuth::Ok ? nullptr : &ctx.keys);
   if (auto* err = std::get_if<DecodeError>(&decoded)) {
-    AuthFail(d, link, mono, wall, std::string(DecodeErrorCodeName(err->code)) + " at byte " + std::to_string(err->offset) + ": " + err->detail, std::nullopt, out);
-    return;
+    return AuthFail(ctx, d, link, mono, [&] { return Description{DecodeReason(*err), std::nullopt}; });
   }
   Decoded& packet = std::get<Decoded>(decoded);
-  const std::string* claimed = StringField(packet.message, "src");
-  std::optional<std::string> claimedNode = claimed ? std::optional<std::string>(*claimed) : std::nullopt;
+  if (pre == PreAuth::Ok) packet.auth = verified;
+  auto claimed = [&]() -> std::optional<std::string> {
+    const std::string* src = StringField(packet.message, "src");
+    return src ? std::optional<std::string>(*src) : std::nullopt;
+  };
   if (packet.auth.verdict != Verdict::Ok) {
-    AuthFail(d, link, mono, wall, VerdictReason(packet.auth), claimedNode, out);
-    return;
+    return AuthFail(ctx, d, link, mono, [&] { return Description{VerdictReason(packet.auth), claimed()}; });
   }
   auto control = ReadControlFields(packet.message);
   if (auto* why = std::get_if<std::string>(&control)) {
-    AuthFail(d, link, mono, wall, *why, claimedNode, out);
-    return;
+    return AuthFail(ctx, d, link, mono, [&] { return Description{*why, claimed()}; });
   }
   const ControlView& c = std::get<ControlView>(control);
   if (c.src != ctx.localNode && !ctx.liveness.IsPeer(c.src)) {
-    AuthFail(d, link, mono, wall, "unknown node", c.src, out);
-    return;
+    return AuthFail(ctx, d, link, mono, [&] { return Description{"unknown node", c.src}; });
   }
   if (c.type == "status") {
     StatusInput s;

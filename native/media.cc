@@ -189,10 +189,10 @@ std::optional<SysError> Medium::Send(const std::string& bytes) {
 bool Medium::Receive(std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err) {
   *err = std::nullopt;
   if (!recv_.valid()) return false;
-  return ReadDatagram(recv_.get(), buffer, out, err, spec_.Describe());
+  return ReadDatagram(recv_.get(), buffer, out, err, describe_);
 }
 
-bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err, const std::string& what) {
+bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err, std::string_view what) {
   *err = std::nullopt;
   if (buffer.size() < kReceiveBuffer) buffer.resize(kReceiveBuffer);
   sockaddr_in from{};
@@ -207,7 +207,7 @@ bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::opti
   msg.msg_controllen = sizeof control;
   const ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) *err = LastError("recvmsg", what);
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) *err = LastError("recvmsg", std::string(what));
     return false;
   }
   out->data = buffer.data();
@@ -221,7 +221,7 @@ bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::opti
       out->kernelRealtime = ToNanos(ts);
     }
   }
-  out->source = FormatEndpoint(from);
+  out->from = from;
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clock.h"
@@ -37,12 +38,12 @@ struct Datagram {
   size_t length = 0;
   bool truncated = false;     // longer than the receive buffer
   Nanos kernelRealtime = 0;   // SO_TIMESTAMPNS arrival time (CLOCK_REALTIME); 0 when absent
-  std::string source;         // "ip:port", for auth-fail reports only
+  sockaddr_in from{};         // the sender, for auth-fail reports only (formatted when reported)
 };
 
 class Medium {
  public:
-  Medium(MediumSpec spec, uint16_t udpPort) : spec_(std::move(spec)), udpPort_(udpPort) {}
+  Medium(MediumSpec spec, uint16_t udpPort) : spec_(std::move(spec)), udpPort_(udpPort), describe_(spec_.Describe()) {}
 
   const MediumSpec& spec() const { return spec_; }
   bool open() const { return recv_.valid(); }
@@ -64,6 +65,7 @@ class Medium {
 
   MediumSpec spec_;
   uint16_t udpPort_;
+  std::string describe_;  // spec_.Describe(), for receive errors
   Fd send_;
   Fd recv_;
   int ifindex_ = 0;
@@ -77,8 +79,8 @@ constexpr size_t kReceiveBuffer = 256 * 1024 + 1;
 
 // One datagram from the non-blocking socket `fd` into `buffer` (resized to kReceiveBuffer), with
 // its kernel timestamp when SO_TIMESTAMPNS is on; false when nothing is queued. `what` names the
-// socket in errors.
-bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err, const std::string& what);
+// socket in errors (made a string only then: no allocation per packet).
+bool ReadDatagram(int fd, std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err, std::string_view what);
 
 // An IPv4 literal, or a host name through getaddrinfo (blocking: call it on the JS thread).
 std::optional<SysError> ResolvePeer(const std::string& peer, in_addr* out, const std::string& what);

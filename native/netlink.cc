@@ -42,13 +42,19 @@ std::vector<LinkChange> LinkWatch::Drain() {
   std::vector<LinkChange> out;
   alignas(nlmsghdr) char buf[16384];
   for (;;) {
-    const ssize_t n = recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+    // MSG_TRUNC: the real length even when the datagram did not fit, so that a cut-off batch is
+    // noticed (its later messages are lost) and answered like lost notifications: re-check all.
+    const ssize_t n = recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno == ENOBUFS) {
         out.push_back({LinkChange::Kind::Resync, 0, {}});
         continue;
       }
       break;  // EAGAIN: drained
+    }
+    if (static_cast<size_t>(n) > sizeof buf) {
+      out.push_back({LinkChange::Kind::Resync, 0, {}});
+      continue;
     }
     int len = static_cast<int>(n);
     for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(len)); h = NLMSG_NEXT(h, len)) {

@@ -114,10 +114,12 @@ std::optional<SysError> PingMedium::Open() {
     Close();
     return e;
   }
-  // Only echo replies reach us; without the filter ParseEchoReply would drop the rest anyway.
+  // Only echo replies reach us. Without the filter ParseEchoReply still drops the rest, but every
+  // ICMP packet of the host then wakes the engine: worth a warning, not a refusal to start.
   icmp_filter filter{};
   filter.data = ~(1u << ICMP_ECHOREPLY);
-  setsockopt(sock_.get(), SOL_RAW, ICMP_FILTER, &filter, sizeof filter);
+  filterError_.reset();
+  if (setsockopt(sock_.get(), SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0) filterError_ = LastError("setsockopt(ICMP_FILTER)", what + ": every ICMP packet of this host is read and dropped by the engine");
   return std::nullopt;
 }
 

@@ -71,6 +71,8 @@ class PingMedium {
   // Resolves every address (once: a reopen must not wait for DNS) and opens the socket.
   std::optional<SysError> Open();
   void Close() { sock_.reset(); }
+  // Set by Open() when the kernel refused the echo-reply-only filter (the socket works without).
+  const std::optional<SysError>& filterError() const { return filterError_; }
 
   // One echo request per address of every ping node, for our status stamped `ts`. Returns the
   // failures as (link, error), each reported once until that address works again.
@@ -95,6 +97,7 @@ class PingMedium {
   uint16_t seq_ = 0;
   bool resolved_ = false;
   Fd sock_;
+  std::optional<SysError> filterError_;
 };
 
 }  // namespace hbd

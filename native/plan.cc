@@ -20,7 +20,7 @@ std::optional<SysError> TakeoverPlans::Set(const std::string& node, std::optiona
   if (spec) {
     {
       // Opened once and never replaced, so the engine thread may use them without the lock.
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<PiMutex> lock(mu_);
       if (!rtnl_.open()) {
         if (auto e = rtnl_.Open()) return e;
       }
@@ -43,7 +43,7 @@ std::optional<SysError> TakeoverPlans::Set(const std::string& node, std::optiona
       plan->results[i].vip = vip;
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<PiMutex> lock(mu_);
   pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [&](const std::unique_ptr<Plan>& p) { return p->node == node; }), pending_.end());
   if (plan) pending_.push_back(std::move(plan));
   // Execute moves a plan into running_ without allocating on the engine thread.
@@ -54,7 +54,7 @@ std::optional<SysError> TakeoverPlans::Set(const std::string& node, std::optiona
 std::optional<PlanReport> TakeoverPlans::Execute(const std::string& node, Nanos deadAt) {
   std::unique_ptr<Plan> plan;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<PiMutex> lock(mu_);
     auto it = std::find_if(pending_.begin(), pending_.end(), [&](const std::unique_ptr<Plan>& p) { return p->node == node; });
     if (it == pending_.end()) return std::nullopt;
     plan = std::move(*it);
@@ -97,14 +97,14 @@ std::optional<PlanReport> TakeoverPlans::Execute(const std::string& node, Nanos 
   }
   PlanReport report{node, NanosToMs(deadAt), std::move(plan->results)};
   if (std::any_of(plan->jobs.begin(), plan->jobs.end(), [](const AnnounceJob& j) { return !j.done(); })) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<PiMutex> lock(mu_);
     running_.push_back(std::move(plan));
   }
   return report;
 }
 
 Nanos TakeoverPlans::NextDeadline() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<PiMutex> lock(mu_);
   Nanos next = kNone;
   for (const auto& p : running_) {
     for (const AnnounceJob& j : p->jobs) {
@@ -115,7 +115,7 @@ Nanos TakeoverPlans::NextDeadline() {
 }
 
 void TakeoverPlans::Fire(Nanos now, std::vector<SysError>* failures) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<PiMutex> lock(mu_);
   if (running_.empty()) return;
   for (auto& p : running_) {
     for (AnnounceJob& j : p->jobs) {

@@ -8,6 +8,8 @@
 #pragma once
 #include <memory>
 #include <mutex>
+
+#include "pi_mutex.h"
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,7 +67,7 @@ class TakeoverPlans {
     std::vector<PlanVipResult> results;
   };
 
-  std::mutex mu_;
+  PiMutex mu_;  // shared with the realtime engine thread: priority inheritance
   std::vector<std::unique_ptr<Plan>> pending_;  // at most one per node
   std::vector<std::unique_ptr<Plan>> running_;  // fired, announcing; capacity kept ≥ pending + running
   Rtnl rtnl_;        // used by the engine thread only, once opened

@@ -30,6 +30,11 @@ std::optional<SysError> MakeThreadRealtime(int priority) {
   return SysError{"pthread_setschedparam(SCHED_FIFO)", rc, "realtime priority " + std::to_string(param.sched_priority) + " for the engine thread"};
 }
 
+std::optional<SysError> LockBuffer(const void* data, size_t size, const std::string& what) {
+  if (mlock(data, size) == 0) return std::nullopt;
+  return LastError("mlock", "locking " + what);
+}
+
 std::optional<SysError> LockEngineMemory() {
   pthread_attr_t attr;
   if (const int rc = pthread_getattr_np(pthread_self(), &attr)) return SysError{"pthread_getattr_np", rc, "locking the engine thread's stack"};

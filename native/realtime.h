@@ -2,7 +2,9 @@
 // and the engine's memory locked so that a heartbeat never waits for a page-in. Refusals are
 // reported, never fatal: hbd still works, only with less protection against CPU and memory pressure.
 #pragma once
+#include <cstddef>
 #include <optional>
+#include <string>
 
 #include "sys_error.h"
 
@@ -19,5 +21,9 @@ std::optional<SysError> MakeThreadRealtime(int priority);
 // OS::SetPermissions at the latest when the isolate is torn down). Anonymous mappings other than
 // this thread's stack, V8's heap among them, are therefore left alone.
 std::optional<SysError> LockEngineMemory();
+
+// Locks and faults in a buffer the engine thread owns (its receive buffer): a packet never waits
+// for a page-in. Only memory the engine allocated itself, never V8's (see above).
+std::optional<SysError> LockBuffer(const void* data, size_t size, const std::string& what);
 
 }  // namespace hbd

@@ -146,11 +146,11 @@ test('restart, healed partition, replay, authentication failures, unknown nodes 
   assert.deepEqual(logs(m.onEvent({ ...at(71), type: 'replay', node: 'n2', generation: 2, currentGeneration: 3 }, 71)), [
     'ERROR: should_drop_message: attempted replay attack [n2]? [gen = 2, curgen = 3]',
   ]);
-  assert.deepEqual(logs(m.onEvent({ ...at(72), type: 'auth-fail', link: 'eth0', source: '198.18.0.2:694', reason: 'bad-signature (sha1, index 1)', node: 'n2' }, 72)), [
+  assert.deepEqual(logs(m.onEvent({ ...at(72), type: 'auth-fail', link: 'eth0', source: '198.18.0.2:694', reason: 'bad-signature (sha1, index 1)', node: 'n2', count: 1 }, 72)), [
     'WARN: string2msg_ll: node [n2] failed authentication',
     'debug: hbd: packet from 198.18.0.2:694 on eth0 dropped: bad-signature (sha1, index 1)',
   ]);
-  assert.deepEqual(logs(m.onEvent({ ...at(73), type: 'auth-fail', link: 'eth0', source: '198.18.0.9:694', reason: 'node not in ha.cf', node: 'carol' }, 73))[0], 'ERROR: process_status_message: bad node [carol] in message');
+  assert.deepEqual(logs(m.onEvent({ ...at(73), type: 'auth-fail', link: 'eth0', source: '198.18.0.9:694', reason: 'node not in ha.cf', node: 'carol', count: 1 }, 73))[0], 'ERROR: process_status_message: bad node [carol] in message');
   assert.deepEqual(logs(m.onEvent(statusEv('carol', 1, 74), 74)), ['ERROR: process_status_message: bad node [carol] in message']);
   const stall = logs(m.onEvent({ ...at(75), type: 'own-stall', lateMs: 412.2 }, 75));
   assert.equal(stall.length, 1);
@@ -555,7 +555,7 @@ test('ping nodes: status ping while echoes come back, dead after deadping, with 
     ['n1 normal up ', 'n2 normal init ', '198.18.0.9 ping dead 198.18.0.9:dead', 'routers ping ping '],
   );
   // A failed echo names the ping node as a known node that failed authentication.
-  const bad = m.onEvent({ ...at(95), type: 'auth-fail', link: '198.18.0.9', source: '198.18.0.9', reason: 'echo reply: bad signature (key 1, sha1)', node: '198.18.0.9' }, 95);
+  const bad = m.onEvent({ ...at(95), type: 'auth-fail', link: '198.18.0.9', source: '198.18.0.9', reason: 'echo reply: bad signature (key 1, sha1)', node: '198.18.0.9', count: 1 }, 95);
   assert.deepEqual(logs(bad)[0], 'WARN: string2msg_ll: node [198.18.0.9] failed authentication');
 });
 

@@ -6,12 +6,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { loadNative, type NativeBinding } from '../lib/native';
 import { createNativeTransport } from '../lib/transport/native';
 import type { TransportEvent, TransportOptions } from '../lib/transport/types';
+import { encode } from '../lib/wire/codec';
+import { str } from '../lib/wire/message';
 import { labSkipReason } from './lab/env';
 import { type Lab, withLab } from './lab/lab';
 import type { LabProcess } from './lab/process';
@@ -149,6 +153,181 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
     assert.throws(() => t.send([{ name: 't', type: 0, value: Buffer.from('late') }]), /not running \(it was stopped\)/);
   });
 
+  test('a message too long for a UDP datagram is refused before it takes a seq', async () => {
+    // A beat would take a seq in between: none comes within the test.
+    const t = createNativeTransport(loOptions({ udpPort: loOptions().udpPort + 3, keepaliveMs: 60_000 }), binding!);
+    await t.start(() => undefined);
+    await new Promise((r) => setTimeout(r, 100)); // the first status (at start) has its seq
+    try {
+      const first = t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }])!;
+      assert.throws(() => t.send([{ name: 't', type: 0, value: Buffer.from('hbd-big') }, { name: 'x', type: 0, value: Buffer.alloc(70_000, 0x61) }]), /more than the 65507 a UDP datagram can carry/);
+      assert.equal(t.send([{ name: 't', type: 0, value: Buffer.from('hbd-test') }]), first + 1, 'no seq was used by the refused message');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('a peer advertising a deadtime of 2^52 ms: the engine keeps beating (time conversions saturate)', async () => {
+    const port = loOptions().udpPort + 4;
+    const peer = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve) => peer.bind(port, '127.0.0.2', resolve));
+    let beats = 0;
+    peer.on('message', () => beats++);
+    const events: TransportEvent[] = [];
+    const opts = loOptions({ udpPort: port, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] });
+    const t = createNativeTransport(opts, binding!);
+    await t.start((e) => events.push(e));
+    try {
+      t.setCommUp();
+      const status = [str('t', 'status'), str('st', 'up'), str('dt', 'fffffffffffff'), str('src', 'n2'), str('seq', '1'), str('hg', '1'), str('ts', Math.floor(Date.now() / 1000).toString(16))];
+      peer.send(encode(status, 'netstring+auth', opts.authKeys), port, '127.0.0.1');
+      await until(events, (es) => es.some((e) => e.type === 'peer-up' && e.node === 'n2'), 'peer-up n2');
+      const before = beats;
+      await new Promise((r) => setTimeout(r, 15 * opts.keepaliveMs));
+      assert.ok(beats - before >= 5, `${beats - before} statuses in ${15 * opts.keepaliveMs} ms after the huge deadtime`);
+    } finally {
+      await t.stop();
+      peer.close();
+    }
+  });
+
+  test('JavaScript blocked while packets pour in: a bounded queue (drops counted in a warning), delivered in chunks', { timeout: 60_000 }, async () => {
+    const port = loOptions().udpPort + 5;
+    const opts = loOptions({ udpPort: port, keepaliveMs: 1000, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] });
+    // 20,000 genuine messages of n2, each its own seq: nothing an engine may drop as a duplicate.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hbd-queue-')), 'packets');
+    const ts = Math.floor(Date.now() / 1000).toString(16);
+    const packets = Array.from({ length: 20_000 }, (_, k) => encode([str('t', 'hbd-load'), str('src', 'n2'), str('seq', (k + 1).toString(16)), str('hg', '1'), str('ts', ts)], 'netstring+auth', opts.authKeys));
+    fs.writeFileSync(file, packets.map((p) => p.toString('hex')).join('\n'));
+    const sizes: number[] = [];
+    const events: TransportEvent[] = [];
+    const engine = new binding!.Engine(opts, (batch) => {
+      sizes.push(batch.length);
+      events.push(...batch);
+    });
+    engine.start();
+    const checkIn = setInterval(() => engine.checkIn(), 20);
+    try {
+      const sender = `
+        const s = require('node:dgram').createSocket('udp4');
+        const packets = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8').split('\\n').map((h) => Buffer.from(h, 'hex'));
+        s.bind(0, '127.0.0.2', async () => {
+          for (let i = 0; i < packets.length; i++) {
+            s.send(packets[i], ${port}, '127.0.0.1');
+            if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+          }
+          s.close();
+        });`;
+      const child = cp.spawn(process.execPath, ['-e', sender], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r));
+      // Our JavaScript wedged (below the stall limit) while the engine reads everything.
+      const end = Date.now() + 2500;
+      while (Date.now() < end);
+      await exited;
+      await until(events, (es) => es.some((e) => e.type === 'warning'), 'the drop warning');
+      // The queue drains chunk by chunk: until nothing more comes for 300 ms.
+      for (let seen = -1, i = 0; seen !== events.length && i < 50; i++) {
+        seen = events.length;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const warning = events.find((e) => e.type === 'warning')!;
+      assert.ok(warning.type === 'warning' && warning.syscall === 'event queue' && warning.errno === 'ENOBUFS', JSON.stringify(warning));
+      assert.match(warning.type === 'warning' ? warning.message : '', /^\d+ status, message and auth-fail events dropped: JavaScript fell more than 8192 events behind the engine/);
+      const messages = events.filter((e) => e.type === 'message').length;
+      assert.ok(messages >= 8000 && messages < 20_000, `${messages} message events delivered`);
+      assert.ok(Math.max(...sizes) <= 257, `batches of at most 256 events (and the warning): got ${Math.max(...sizes)}`);
+    } finally {
+      clearInterval(checkIn);
+      engine.stop();
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  test('rejecting bad packets allocates nothing per packet on the engine thread, which reads no /proc file while it beats', { timeout: 60_000 }, async (t) => {
+    // An LD_PRELOAD shim counts the mallocs of the thread named hbd-engine (test/support/malloc-count.c).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbd-alloc-'));
+    try {
+      const shim = path.join(dir, 'malloc-count.so');
+      const cc = cp.spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', shim, path.resolve(__dirname, '..', '..', 'test', 'support', 'malloc-count.c'), '-lpthread', '-ldl'], { encoding: 'utf8' });
+      if (cc.status !== 0) return t.skip(`cannot build the malloc counter: ${(cc.stderr || String(cc.error)).trim().split('\n')[0]}`);
+      const opts = loOptions({ udpPort: loOptions().udpPort + 6, keepaliveMs: 1000, stallLimitMs: 60_000, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] });
+      const wrong = { sendIndex: 1, keys: [{ index: 1, method: 'sha1' as const, key: Buffer.from('wrong') }] };
+      const ts = Math.floor(Date.now() / 1000).toString(16);
+      const bad = [Buffer.from('hello'), Buffer.from('###\n9:(0)t=ping,%%%\n'), encode([str('t', 'status'), str('src', 'n2'), str('seq', '5'), str('hg', '1'), str('ts', ts)], 'netstring+auth', wrong)];
+      const script = `
+        const fs = require('node:fs');
+        const { loadNative } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'native.js'))});
+        const { createNativeTransport } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'transport', 'native.js'))});
+        const opts = { ...${JSON.stringify({ ...opts, uuid: undefined, authKeys: undefined })}, uuid: Buffer.alloc(16, 1), authKeys: ${JSON.stringify({ sendIndex: 1, keys: [{ index: 1, method: 'sha1' }] })} };
+        opts.authKeys.keys[0].key = Buffer.from('engine-test');
+        const bad = ${JSON.stringify(bad.map((b) => b.toString('hex')))}.map((h) => Buffer.from(h, 'hex'));
+        const count = () => fs.readFileSync(process.env.HBD_MALLOC_COUNT_FILE, 'utf8').trim().split(' ').map(Number);
+        const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+        (async () => {
+          const t = createNativeTransport(opts, loadNative().binding);
+          let failed = 0;
+          await t.start((e) => { if (e.type === 'auth-fail') failed += e.count; });
+          const s = require('node:dgram').createSocket('udp4');
+          await new Promise((r) => s.bind(0, '127.0.0.2', r));
+          const burst = async (n) => { for (let i = 0; i < n; i++) { s.send(bad[i % bad.length], ${opts.udpPort}, '127.0.0.1'); if (i % 100 === 99) await new Promise((r) => setImmediate(r)); } };
+          await burst(300); // warm-up: the first window of each kind describes its packet
+          await sleep(1500);
+          const [allocs, procOpens] = count();
+          await burst(30000);
+          await sleep(2500); // and beats on: the load average (ld) is refreshed every second
+          const [allocs2, procOpens2] = count();
+          console.log(JSON.stringify({ allocs: allocs2 - allocs, procOpens: procOpens2, failed }));
+          process.exit(0);
+        })();`;
+      const r = cp.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 40_000, env: { ...process.env, LD_PRELOAD: shim, HBD_MALLOC_COUNT_FILE: path.join(dir, 'count') } });
+      assert.equal(r.status, 0, r.stderr.slice(-1500));
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { allocs: number; procOpens: number; failed: number };
+      t.diagnostic(`${out.allocs} engine-thread allocations while it refused ${out.failed} packets and beat for 4 s`);
+      assert.ok(out.failed >= 10_000, `only ${out.failed} refused packets counted`);
+      assert.ok(out.allocs < out.failed / 50, `${out.allocs} allocations for ${out.failed} refused packets`);
+      assert.equal(out.procOpens, 0, 'files under /proc opened by the engine thread (the status ld field must come from the JavaScript thread)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('authentication before parsing accepts what the codec accepts: every method, short, empty and over-long keys', { timeout: 60_000 }, async () => {
+    const port = loOptions().udpPort + 7;
+    const peer = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve) => peer.bind(port, '127.0.0.2', resolve));
+    try {
+      for (const method of ['crc', 'md5', 'sha1', 'sha256'] as const) {
+        for (const key of [Buffer.alloc(0), Buffer.from('k3y'), Buffer.alloc(100, 0x5a)]) {
+          if (method === 'crc' && key.length > 0) continue;
+          const keys = { sendIndex: 7, keys: [{ index: 7, method, key }] };
+          const events: TransportEvent[] = [];
+          const t = createNativeTransport(loOptions({ udpPort: port, authKeys: keys, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] }), binding!);
+          await t.start((e) => events.push(e));
+          try {
+            const ts = Math.floor(Date.now() / 1000).toString(16);
+            const status = (seq: number) => [str('t', 'status'), str('st', 'up'), str('src', 'n2'), str('seq', seq.toString(16)), str('hg', '1'), str('ts', ts)];
+            const other = { sendIndex: 7, keys: [{ index: 7, method, key: Buffer.concat([key, Buffer.from('x')]) }] };
+            if (method !== 'crc') peer.send(encode(status(1), 'netstring+auth', other), port, '127.0.0.1');
+            peer.send(encode(status(2), 'netstring+auth', keys), port, '127.0.0.1');
+            peer.send(encode(status(3), 'classic', keys), port, '127.0.0.1');
+            const what = `${method} with a ${key.length}-byte key`;
+            await until(events, (es) => es.some((e) => e.type === 'status' && e.node === 'n2' && e.seq === 3), `${what}: the classic status`);
+            assert.ok(events.some((e) => e.type === 'status' && e.node === 'n2' && e.seq === 2), `${what}: the netstring status`);
+            if (method !== 'crc') {
+              await until(events, (es) => es.some((e) => e.type === 'auth-fail'), `${what}: the forged one refused`);
+              const fail = events.find((e) => e.type === 'auth-fail');
+              assert.ok(fail?.type === 'auth-fail' && fail.reason === `bad signature (key 7, ${method})` && fail.node === 'n2', `${what}: ${JSON.stringify(fail)}`);
+            }
+          } finally {
+            await t.stop();
+          }
+        }
+      }
+    } finally {
+      peer.close();
+    }
+  });
+
   test('realtime on: SCHED_FIFO and locked memory, or a warning naming the errno; the process survives GC and exit', () => {
     // In a child: a V8 that trips over locked memory aborts, and only an exit status shows it.
     const script = `
@@ -175,6 +354,105 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { warnings: string[]; locked: string };
     for (const w of out.warnings) assert.match(w, /\((E[A-Z]+)\)/, 'a refusal names its errno');
     if (out.warnings.length === 0) assert.ok(Number(out.locked) > 0, 'memory locked when nothing was refused');
+  });
+});
+
+/** A child node process running `body` with `t`, a started native transport on lo (keepalive 1 ms: busy). */
+function childScript(body: string, port: number): string {
+  const opts = { ...loOptions({ keepaliveMs: 1, udpPort: port }), uuid: undefined, authKeys: undefined };
+  return `
+    const { loadNative } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'native.js'))});
+    const { createNativeTransport } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'transport', 'native.js'))});
+    const opts = { ...${JSON.stringify(opts)}, uuid: Buffer.alloc(16, 3), authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('k') }] } };
+    const t = createNativeTransport(opts, loadNative().binding);
+    setInterval(() => { for (let i = 0; i < 20; i++) t.send([{ name: 't', type: 0, value: Buffer.from('busy') }]); }, 1);
+    ${body}`;
+}
+
+function runChild(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const c = cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code, signal) => resolve({ code, signal, stderr, stdout }));
+  });
+}
+
+describe('native engine: process and Worker exits', { skip: nativeSkip }, () => {
+  const base = 21000 + (process.pid % 9000) * 4;
+
+  test('process.exit() and an uncaught exception while the engine sends and receives: a clean exit every time', { timeout: 60_000 }, async () => {
+    const runs = Array.from({ length: 15 }, (_, i) =>
+      runChild(['-e', childScript(`t.start(() => {}).then(() => setTimeout(() => { ${i % 3 === 2 ? "throw new Error('deliberate')" : 'process.exit(0)'} }, 20 + (${i} % 5) * 7));`, base + (i % 4))]),
+    );
+    const results = await Promise.all(runs);
+    results.forEach((r, i) => {
+      const want = i % 3 === 2 ? 1 : 0;
+      assert.deepEqual({ code: r.code, signal: r.signal }, { code: want, signal: null }, `run ${i}: ${r.stderr.slice(-800)}`);
+    });
+  });
+
+  test('terminating a Worker that owns a running engine leaves the process alive', { timeout: 60_000 }, async () => {
+    const worker = childScript(`let n = 0; t.start(() => { n++; const end = Date.now() + 15; while (Date.now() < end); }).then(() => require('node:worker_threads').parentPort.postMessage('up'));`, base);
+    const main = `
+      const { Worker } = require('node:worker_threads');
+      let left = 6;
+      const one = () => {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        w.on('message', () => setTimeout(() => w.terminate().then(() => (--left > 0 ? one() : console.log('all terminated'))), 10 + left * 5));
+      };
+      one();`;
+    const r = await runChild(['-e', main]);
+    assert.deepEqual({ code: r.code, signal: r.signal }, { code: 0, signal: null }, r.stderr.slice(-1500));
+    assert.match(r.stdout, /all terminated/);
+  });
+
+  test("an exception thrown by the event handler surfaces as an uncaught exception, not a deprecation warning", { timeout: 30_000 }, async () => {
+    const r = await runChild(['-e', childScript(`t.start((e) => { if (e.type === 'link-up') throw new Error('handler boom'); }); setTimeout(() => process.exit(5), 3000);`, base + 1)]);
+    assert.equal(r.code, 1, `exit ${r.code} ${r.signal}: ${r.stderr.slice(-800)}`);
+    assert.match(r.stderr, /Error: handler boom/);
+    assert.doesNotMatch(r.stderr, /DEP0168|Uncaught N-API callback exception/);
+  });
+});
+
+describe('native transport relay', () => {
+  test('a handler that throws still gets the rest of the batch (a peer-dead included); the error is rethrown from a later tick', async () => {
+    let relay: ((events: TransportEvent[]) => void) | null = null;
+    const fake = {
+      Engine: class {
+        constructor(_o: TransportOptions, onEvents: (events: TransportEvent[]) => void) {
+          relay = onEvents;
+        }
+        start(): void {}
+        stop(): void {}
+        checkIn(): void {}
+      },
+    } as unknown as NativeBinding;
+    const t = createNativeTransport(loOptions(), fake);
+    const seen: string[] = [];
+    await t.start((e) => {
+      seen.push(e.type);
+      if (e.type === 'link-up') throw new Error('first');
+    });
+    // The test runner owns uncaught exceptions: catch the rethrow where it is scheduled.
+    const ticks: (() => void)[] = [];
+    const nextTick = process.nextTick;
+    process.nextTick = ((fn: () => void) => void ticks.push(fn)) as typeof process.nextTick;
+    const at = { mono: 1, wall: 1 };
+    try {
+      relay!([
+        { ...at, type: 'link-up', node: 'n2', link: 'lo' },
+        { ...at, type: 'peer-dead', node: 'n2', silentMs: 200, timeoutMs: 200 },
+      ]);
+    } finally {
+      process.nextTick = nextTick;
+    }
+    assert.deepEqual(seen, ['link-up', 'peer-dead']);
+    assert.equal(ticks.length, 1);
+    assert.throws(ticks[0]!, /^Error: first$/);
+    await t.stop();
   });
 });
 
@@ -365,6 +643,28 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       const fromA = a.lines().length;
       const fromB = b.lines().length;
       await a.waitFor('a status from n2 after the reopen', of('status', 'n2'), WAIT, fromA);
+      await b.waitFor('a status from n1 after the reopen', of('status', 'n1'), WAIT, fromB);
+    }));
+  test('a reopen that fails (the port taken meanwhile) is retried until it works', { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, peerConfig(1));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      await lab.removeInterface(1, 0);
+      await a.waitFor('media-error', of('media-error'), WAIT);
+      // With n1's receive socket closed, another program takes UDP port 694 (no SO_REUSEADDR).
+      const blocker = await lab.node(1).spawn(['python3', '-c', "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',694))\nprint('bound',flush=True)\ntime.sleep(60)"], { name: 'port-blocker' });
+      try {
+        await blocker.waitFor(/bound/, WAIT);
+        await lab.recreateInterface(1, 0);
+        await a.waitFor('the reopen failing with EADDRINUSE', (l) => l.type === 'media-error' && l.errno === 'EADDRINUSE', WAIT);
+        // No netlink event announces the port coming free: only a retry notices.
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        await blocker.stop();
+      }
+      await a.waitFor('media-reopened', of('media-reopened'), WAIT);
+      const fromB = b.lines().length;
       await b.waitFor('a status from n1 after the reopen', of('status', 'n1'), WAIT, fromB);
     }));
 });

@@ -13,8 +13,8 @@ import { loadNative } from '../lib/native';
 import { readCapture } from '../lib/pcap/reader';
 import { stallThresholdMs } from '../lib/transport/liveness';
 import type { Medium } from '../lib/transport/types';
-import { decode } from '../lib/wire/codec';
-import { get } from '../lib/wire/message';
+import { decode, encode } from '../lib/wire/codec';
+import { get, str } from '../lib/wire/message';
 import type { AuthKeys } from '../lib/wire/types';
 import { labSkipReason } from './lab/env';
 import { type Lab, withLab } from './lab/lab';
@@ -28,6 +28,7 @@ const DEATH_MARGIN_MS = 200;
 const WAIT = 10_000;
 const TEST_TIMEOUT = 90_000;
 const SECRET = 'conformance-secret';
+const KEYS: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from(SECRET) }] };
 const BCAST: Medium = { kind: 'bcast', iface: 'eth0' };
 const MCAST: Medium = { kind: 'mcast', iface: 'eth1', group: '239.192.0.94', port: 694, ttl: 1, loop: false };
 
@@ -94,6 +95,12 @@ function statusField(l: DriverLine, name: string): string | undefined {
 function noneOf(h: DriverHandle, type: string, fields: Record<string, unknown> = {}): void {
   const hits = h.all(type).filter(is(type, fields));
   assert.deepEqual(hits, [], `${h.name}: unexpected ${type} ${JSON.stringify(fields)}`);
+}
+
+/** Sends raw datagrams to `to`:694 from a fresh socket in lab node i (a source of their own). */
+async function sendRaw(lab: Lab, i: number, to: string, payloads: readonly Buffer[]): Promise<void> {
+  const script = 'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1)\nfor h in sys.argv[2:]: s.sendto(bytes.fromhex(h),(sys.argv[1],694))';
+  await lab.node(i).exec(['python3', '-c', script, to, ...payloads.map((p) => p.toString('hex'))]);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -263,19 +270,18 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       assert.deepEqual(second.message, first.message, 'same fields, same ts, same signature');
       await sleep(3 * KEEPALIVE); // let the switch deliver what tcpdump still has to write
       const pcap = readCapture(fs.readFileSync(await capture.stop()));
-      const keys: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from(SECRET) }] };
       const copies = pcap.datagrams
         .filter((d) => d.src.address === lab.node(1).address(0))
         .map((d) => d.payload)
         .filter((p) => {
-          const m = decode(p, keys).message;
+          const m = decode(p, KEYS).message;
           return get(m, 't') === 'hbd-conformance' && get(m, 'seq') === seq.toString(16);
         });
       assert.equal(copies.length, 2, 'the original and one retransmission on the wire');
       assert.ok(copies[0]!.equals(copies[1]!), 'byte-identical datagrams');
     }));
 
-  test(`${label}: a forged packet (wrong key) and an unknown node are auth-fails on the receiver`, opts, () =>
+  test(`${label}: a forged packet (wrong key) and an unknown node are auth-fails on the receiver, summarised per second, names escaped`, opts, () =>
     inLab({ nodes: 3 }, async (lab, drivers) => {
       const a = await drivers.start(1, cfg(1, 2));
       const forger = await drivers.start(2, cfg(2, 2, { authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: 'not-the-secret' }] } }));
@@ -285,6 +291,19 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       assert.match(String(forged.source), new RegExp(`^${lab.node(2).address(0).replace(/\./g, '\\.')}:\\d+$`));
       const unknown = await a.waitForEvent('auth-fail', { node: 'n3', link: 'eth0' }, WAIT);
       assert.equal(unknown.reason, 'unknown node');
+      // Summarised: one report per source and second, counting the forger's beats (10 a second).
+      const second = await a.waitFor('a second report for the forger', (l) => is('auth-fail', { node: 'n2', source: forged.source })(l) && l !== forged, WAIT);
+      assert.ok((second.mono as number) - (forged.mono as number) >= 999, `reports ${(second.mono as number) - (forged.mono as number)} ms apart`);
+      assert.ok((second.count as number) >= 5, `the second report counts ${String(second.count)} packets`);
+      // A name from a packet that fails is escaped: no forged log lines through "\n".
+      const forgedName = encode(
+        [str('t', 'status'), str('st', 'up'), str('src', 'n2\nCRIT: forged line'), str('seq', '1'), str('hg', '1'), str('ts', Math.floor(Date.now() / 1000).toString(16))],
+        'netstring+auth',
+        KEYS,
+      );
+      await sendRaw(lab, 3, lab.node(1).broadcast(0), [forgedName]);
+      const named = await a.waitForEvent('auth-fail', { node: 'n2\\x0aCRIT: forged line' }, WAIT);
+      assert.equal(named.reason, 'unknown node');
       // The other way round: n1's packets fail at the forger; the stranger, which lists n1, hears it.
       await forger.waitForEvent('auth-fail', { node: 'n1' }, WAIT);
       await stranger.waitForEvent('peer-up', { node: 'n1' }, WAIT);

@@ -198,6 +198,13 @@ test('the beat follows keepalive on its own schedule', () =>
     assert.deepEqual(sts, ['init', 'up', 'up', 'up', 'up'], 'st=init once, then the status set (up by default)');
   }));
 
+test('a message too long for a UDP datagram is refused before it takes a seq', () =>
+  withRig({}, async (r) => {
+    const first = r.transport.send([str('t', 'ping')])!;
+    assert.throws(() => r.transport.send([str('t', 'ping'), str('x', 'a'.repeat(70_000))]), /more than the 65507 a UDP datagram can carry/);
+    assert.equal(r.transport.send([str('t', 'ping')]), first + 1);
+  }));
+
 test('send shares the seq counter with status, NS_ types get none, dest gets the learned destuuid', () =>
   withRig({}, async (r) => {
     await r.packets.next('first status', () => true);
@@ -257,23 +264,23 @@ test('a peer status brings the peer and its link up; messages are delivered with
     assert.equal(r.events.items.filter((e) => e.type === 'status').length, count + 1);
   }));
 
-test('auth-fail for a wrong key, an unknown node, an unsigned packet and garbage, naming link and source', () =>
+test('auth-fail for a wrong key, an unknown node, an unsigned packet and garbage, naming link and source, one report per second with the count', () =>
   withRig({}, async (r) => {
-    r.peerSend(status(1000), { keys: WRONG });
-    r.peerSend(status(1000), { src: 'n9' });
-    r.peerSendRaw(Buffer.from('###\n9:(0)t=ping,%%%\n'));
-    r.peerSendRaw(Buffer.from('hello'));
-    await r.events.next('fourth auth-fail', (e) => e.type === 'auth-fail' && /bad-magic/.test(e.reason));
-    const fails = r.events.items.filter((e) => e.type === 'auth-fail');
-    assert.deepEqual(
-      fails.map((e) => e.type === 'auth-fail' && [e.link, e.source, e.node, e.reason]),
-      [
-        ['lo', r.peerSource, 'n2', 'bad signature (key 1, sha1)'],
-        ['lo', r.peerSource, 'n9', 'unknown node'],
-        ['lo', r.peerSource, null, 'unsigned packet'],
-        ['lo', r.peerSource, null, 'bad-magic at byte 0: packet starts with neither ">>>\\n" nor "###\\n"'],
-      ],
-    );
+    const kinds: [string, () => void, string | null, string][] = [
+      ['wrong key', () => r.peerSend(status(1000), { keys: WRONG }), 'n2', 'bad signature (key 1, sha1)'],
+      ['unknown node', () => r.peerSend(status(1000), { src: 'n9' }), 'n9', 'unknown node'],
+      ['unsigned', () => r.peerSendRaw(Buffer.from('###\n9:(0)t=ping,%%%\n')), null, 'unsigned packet'],
+      ['garbage', () => r.peerSendRaw(Buffer.from('hello')), null, 'bad-magic at byte 0: packet starts with neither ">>>\\n" nor "###\\n"'],
+    ];
+    for (const [what, send, node, reason] of kinds) {
+      const from = r.events.items.length;
+      send();
+      send();
+      send();
+      const e = await r.events.next(`auth-fail for ${what}`, (x) => x.type === 'auth-fail', from);
+      assert.deepEqual(e.type === 'auth-fail' && [e.link, e.source, e.node, e.reason, e.count], ['lo', r.peerSource, node, reason, 3], what);
+    }
+    assert.equal(r.events.items.filter((e) => e.type === 'auth-fail').length, 4, 'one report per window');
     assert.equal(r.events.items.filter((e) => e.type === 'peer-up').length, 0);
   }));
 

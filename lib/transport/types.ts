@@ -38,8 +38,12 @@ export type TransportEvent = EventTime &
     | { readonly type: 'status'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number; readonly generation: number }
     /** Every accepted non-status message, addressed to us or not (membership tracks all seqs). */
     | { readonly type: 'message'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number | null; readonly generation: number; readonly forUs: boolean }
-    /** A packet that failed decoding or authentication, or came from a node not in ha.cf. */
-    | { readonly type: 'auth-fail'; readonly link: string; readonly source: string; readonly reason: string; readonly node: string | null }
+    /**
+     * Packets that failed decoding or authentication, or came from a node not in ha.cf: one event per
+     * source and link per second (lib/transport/auth-fail-summary.ts), with the reason and claimed
+     * node of the first (escaped for logs: no control characters) and how many there were.
+     */
+    | { readonly type: 'auth-fail'; readonly link: string; readonly source: string; readonly reason: string; readonly node: string | null; readonly count: number }
     /** JS did not check in for the stall limit: the transport stopped sending heartbeats. */
     | { readonly type: 'stall-stop'; readonly silentMs: number }
     /** A medium failed or was reopened (interface vanished and returned). */
@@ -131,6 +135,12 @@ export interface TransportOptions {
   readonly pingNodes?: readonly PingNodeSpec[];
   /** ha.cf deadping: a ping node is dead after this long without an echo reply (default deadtimeMs). */
   readonly deadpingMs?: number;
+  /**
+   * systemd's watchdog (Type=notify, WatchdogSec=): the native engine's own thread sends WATCHDOG=1 to
+   * `socket` ($NOTIFY_SOCKET) every intervalMs/2 ($WATCHDOG_USEC/2000) while JavaScript checks in,
+   * so that systemd restarts a wedged daemon. The TypeScript transport cannot (no AF_UNIX datagrams).
+   */
+  readonly watchdog?: { readonly socket: string; readonly intervalMs: number } | null;
 }
 
 export type RetransmitResult = 'sent' | 'throttled' | 'too-low' | 'too-high' | 'not-found';

@@ -12,11 +12,16 @@ import { decode, encode } from '../wire/codec';
 import type { DecodeResult, Message } from '../wire/types';
 import { delayUntil, monoNowMs, nextSlot } from './clock';
 import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
+import { EncodeError } from '../wire/errors';
+import { AuthFailSummary } from './auth-fail-summary';
 import { isForUs, readControl, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
 import type { LivenessEvent, PingNodeSpec, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
+
+/** The largest UDP payload over IPv4 (65535 − 20 − 8): a longer packet cannot go out on any medium. */
+const MAX_DATAGRAM = 65507;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type EventBody = DistributiveOmit<TransportEvent, 'mono' | 'wall'>;
@@ -72,6 +77,8 @@ class UdpTransport implements Transport {
   private beat: Timer | null = null;
   private deadline: Timer | null = null;
   private deathCheck: NodeJS.Immediate | null = null;
+  private readonly authFails = new AuthFailSummary();
+  private authFlush: Timer | null = null;
   /** When the last stall was reported: timers due before it were late for the same stall. */
   private lastStallAt = -Infinity;
   private stopped: Promise<void> | null = null;
@@ -153,6 +160,9 @@ class UdpTransport implements Transport {
       destUuid: dest === undefined ? undefined : this.peerUuids.get(dest),
     });
     const bytes = encode(full, this.opts.wireFormat, this.opts.authKeys);
+    if (bytes.length > MAX_DATAGRAM) {
+      throw new EncodeError('', `the signed packet is ${bytes.length} bytes, more than the ${MAX_DATAGRAM} a UDP datagram can carry`);
+    }
     if (seq !== undefined) {
       this.nextSeq = seq + 1;
       this.history.add(seq, bytes);
@@ -187,7 +197,8 @@ class UdpTransport implements Transport {
       if (this.beat) clearTimeout(this.beat.handle);
       if (this.deadline) clearTimeout(this.deadline.handle);
       if (this.deathCheck) clearImmediate(this.deathCheck);
-      this.beat = this.deadline = this.deathCheck = null;
+      if (this.authFlush) clearTimeout(this.authFlush.handle);
+      this.beat = this.deadline = this.deathCheck = this.authFlush = null;
       const media = this.media;
       this.media = [];
       await Promise.all(media.map((m) => m.close()));
@@ -217,7 +228,11 @@ class UdpTransport implements Transport {
     if (this.state !== 'running' || !this.liveness) return;
     const mono = monoNowMs();
     const wall = Date.now();
-    const fail = (reason: string, node: string | null) => this.emitAt(mono, wall, [{ type: 'auth-fail', link, source, reason, node }]);
+    // Counted, and reported once per source and second (see auth-fail-summary.ts).
+    const fail = (reason: string, node: string | null) => {
+      this.authFails.note(link, source, mono, () => ({ reason, node }));
+      this.armAuthFlush();
+    };
     let d: DecodeResult;
     try {
       d = decode(bytes, this.opts.authKeys);
@@ -249,6 +264,23 @@ class UdpTransport implements Transport {
     }
     this.emitAt(mono, wall, out);
     this.armDeadline();
+  }
+
+  /** One timer at the end of the earliest open auth-fail window. */
+  private armAuthFlush(): void {
+    const due = this.authFails.nextDue();
+    if (this.state !== 'running' || due === Infinity || (this.authFlush && this.authFlush.due <= due)) return;
+    if (this.authFlush) clearTimeout(this.authFlush.handle);
+    const now = monoNowMs();
+    this.authFlush = {
+      due,
+      handle: setTimeout(() => {
+        this.authFlush = null;
+        if (this.state !== 'running') return;
+        this.emit(this.authFails.flush(monoNowMs()));
+        this.armAuthFlush();
+      }, delayUntil(due, now)),
+    };
   }
 
   private armBeat(due: number, now: number): void {
