@@ -17,7 +17,7 @@
 import type { Level } from '../log/levels';
 import type { VipSpec } from '../resources/address';
 import { askResourcesMessage, ipRequestMessage, ipRequestRespMessage, resourceMessage, resourceScriptMessage, shutdoneMessage, startingMessage, takeoverMessage, type AskInfo, type RscHold as WireHold, type TakeoverHold } from '../wire/builders';
-import { get } from '../wire/message';
+import { get, str } from '../wire/message';
 import type { Message } from '../wire/types';
 import { ALL_RSC, FOREIGN_RSC, LOCAL_RSC, NO_RSC, heldKeys, holdBits, holdName, stonithMessage, withHeld } from './messages';
 import type { GroupReason, GroupSnapshot, NodeStatus, PolicyAction, PolicyConfig, PolicyGroup, PolicyInput, PolicySnapshot, StandbyScope } from './types';
@@ -38,10 +38,14 @@ interface Peer {
   bits: number;
   /** The groups we believe it holds. */
   holds: Set<string>;
+  /** Groups we handed it that none of its `resource` messages listed yet (those may predate it). */
+  readonly granted: Set<string>;
   /** heartbeat's other_is_stable, per peer. */
   stable: boolean;
   /** It sent `shutdone`: it holds nothing and takes nothing until it starts again. */
   gone: boolean;
+  /** Declared dead, now back: once it is active, duplicates are resolved with it. */
+  returned: boolean;
 }
 
 interface Group {
@@ -124,7 +128,7 @@ export class ResourcePolicy {
     this.auto = cfg.autoFailback === 'on';
     this.multi = cfg.nodes.length > 2;
     for (const n of cfg.nodes) {
-      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), stable: false, gone: false });
+      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), stable: false, gone: false, returned: false });
     }
     const held = new Set(cfg.restartHeld ?? []);
     for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', failure: null });
@@ -152,6 +156,7 @@ export class ResourcePolicy {
           p.stable = false;
           p.gone = false;
           p.heard = true;
+          p.granted.clear();
         }
         break;
       }
@@ -208,6 +213,11 @@ export class ResourcePolicy {
     if (this.commUp) return;
     this.commUp = true;
     if ([...this.peers.values()].every((p) => p.status !== 'dead')) this.foreignDone = true;
+    if (this.shutdown === 'waiting') {
+      // Asked to stop before communication was up: acquire nothing, just give everything up.
+      log(out, 'info', 'hbd: communication is up; the delayed shutdown proceeds without acquiring resources');
+      return;
+    }
     if (this.restarting) {
       // heartbeat's -R: the groups are still up; nothing to ask for.
       this.phase = this.nice ? 'stable' : this.phase;
@@ -222,7 +232,6 @@ export class ResourcePolicy {
     } else {
       this.reqOurResources(false, out);
     }
-    if (this.shutdown === 'waiting') log(out, 'info', 'hbd: communication is up; the delayed shutdown proceeds when resource activity is stable');
   }
 
   /**
@@ -253,8 +262,7 @@ export class ResourcePolicy {
       } else if (!this.nice || this.auto) {
         // Legacy (heartbeat's req_resource), or hbd's 3+ node failback: ask the holder.
         const holder = holders[0] ?? [...this.peers.values()].find((p) => p.status === 'active' && !p.gone)?.name ?? null;
-        this.pendingGrants.set(g.key, holder);
-        out.push({ type: 'send', message: ipRequestMessage(g.key) });
+        this.ipRequest(g.key, holder, out);
       }
     }
     if (ours.length === 0) log(out, 'info', `No local resources [${RSC_MGR} listkeys ${this.me}] to acquire.`);
@@ -280,6 +288,11 @@ export class ResourcePolicy {
     if (status !== 'dead') {
       p.heard = true;
       if (!isUp(previous)) p.gone = false;
+      if (previous === 'dead') p.returned = true;
+      if (status === 'active' && p.returned) {
+        p.returned = false;
+        this.askForDuplicates(p, out);
+      }
       return;
     }
     p.heard = false;
@@ -330,6 +343,7 @@ export class ResourcePolicy {
     }
     log(out, 'info', `Resources being acquired from ${p.name}.`);
     p.holds.clear();
+    p.granted.clear();
     p.bits = NO_RSC;
     // Its groups, and any other group no live node holds (a node that died before it announced a
     // takeover), that fall to us; with two nodes that is exactly mach_down's `listkeys <node>`.
@@ -471,6 +485,8 @@ export class ResourcePolicy {
     const derived = keys ?? this.cfg.groups.filter((g) => this.inSet(g, p.name, p.bits)).map((g) => g.key);
     if (full || keys !== null || bits === NO_RSC) p.holds = new Set(derived);
     else for (const k of derived) p.holds.add(k);
+    for (const k of derived) p.granted.delete(k);
+    for (const k of p.granted) p.holds.add(k);
     const stable = get(msg, 'isstable');
     if (stable === '1') {
       if (!p.stable) {
@@ -509,9 +525,18 @@ export class ResourcePolicy {
       if (this.group(g.key).state !== 'held' || !p.holds.has(g.key)) continue;
       if (this.rank(this.me, g) > this.rank(p.name, g) || this.pendingGrants.has(g.key)) continue;
       log(out, 'WARN', `hbd: ${p.name} holds ${g.key} as well; asking for it (it stays with its preferred node, else the first in ha.cf order)`);
-      this.pendingGrants.set(g.key, p.name);
-      out.push({ type: 'send', message: ipRequestMessage(g.key) });
+      this.ipRequest(g.key, p.name, out);
     }
+  }
+
+  /**
+   * heartbeat's ip-request goes to everyone and whoever holds the group gives it up. With 3+ nodes
+   * hbd names the holder it asks (`dest`), so a third holder keeps its claim.
+   */
+  private ipRequest(key: string, holder: string | null, out: Out): void {
+    this.pendingGrants.set(key, holder);
+    const m = ipRequestMessage(key);
+    out.push({ type: 'send', message: this.multi && holder !== null ? [...m, str('dest', holder)] : m });
   }
 
   /**
@@ -579,7 +604,7 @@ export class ResourcePolicy {
           this.sendHeld(this.isStable(), undefined, o);
         }
         o.push({ type: 'send', message: ipRequestRespMessage(p.name, key, true) });
-        p.holds.add(key); // it starts the group on this answer
+        this.granted(p, key);
       },
     });
   }
@@ -627,8 +652,7 @@ export class ResourcePolicy {
       if (!this.inSet(g, this.me, holdBits(scope === 'failback' ? 'local' : scope) ?? ALL_RSC)) continue;
       const holder = this.holderPeers(g.key)[0];
       if (holder === undefined || this.pendingGrants.has(g.key)) continue;
-      this.pendingGrants.set(g.key, holder);
-      out.push({ type: 'send', message: ipRequestMessage(g.key) });
+      this.ipRequest(g.key, holder, out);
     }
   }
 
@@ -847,10 +871,17 @@ export class ResourcePolicy {
         then: (o) => {
           this.sendHeld(this.isStable(), undefined, o);
           o.push({ type: 'send', message: ipRequestRespMessage(to, g.key, true) });
-          this.peers.get(to)?.holds.add(g.key); // it starts the group on this answer
+          const tp = this.peers.get(to);
+          if (tp) this.granted(tp, g.key);
         },
       });
     }
+  }
+
+  /** It starts the group on our answer: count it as its holder from now on. */
+  private granted(p: Peer, key: string): void {
+    p.holds.add(key);
+    p.granted.add(key);
   }
 
   // --- partitions -----------------------------------------------------------------------------
@@ -861,14 +892,24 @@ export class ResourcePolicy {
     p.stable = false;
     p.gone = false;
     log(out, 'WARN', `hbd: partition with ${node} healed: a group held on both sides stays with its preferred node (else the one first in ha.cf), which asks for it with ip-request; the other releases it (heartbeat would restart both nodes)`);
-    for (const g of this.cfg.groups) {
-      if (this.group(g.key).want !== 'held' || this.rank(this.me, g) > this.rank(node, g)) continue;
-      if (this.pendingGrants.has(g.key)) continue;
-      this.pendingGrants.set(g.key, node);
-      out.push({ type: 'send', message: ipRequestMessage(g.key) });
-    }
+    this.askForDuplicates(p, out);
     if (this.nice) this.sendHeld(this.isStable(), undefined, out);
   }
+
+  /**
+   * A node we declared dead is back (healed partition, or a restart that took groups while it
+   * could not hear us): it may hold groups we hold. For each group we hold and rank better on, we
+   * ask with ip-request; it answers weown=no when it does not hold it, and releases it when it does.
+   */
+  private askForDuplicates(p: Peer, out: Out): void {
+    if (this.shutdown !== 'none' || !this.commUp) return;
+    for (const g of this.cfg.groups) {
+      if (this.group(g.key).want !== 'held' || this.rank(this.me, g) > this.rank(p.name, g)) continue;
+      if (this.pendingGrants.has(g.key)) continue;
+      this.ipRequest(g.key, p.name, out);
+    }
+  }
+
 
   /** Lower wins a group held twice: its preferred node, then ha.cf order. */
   private rank(node: string, g: PolicyGroup): number {

@@ -316,8 +316,11 @@ export class PolicyNet {
   private broadcast(from: Inst, message: Message): void {
     const stamped: Message = [...message, str('src', from.name)];
     this.sent.push({ at: this.now, from: from.name, message: stamped });
+    const dest = get(message, 'dest');
     for (const to of this.inst.values()) {
       if (to !== from && !this.connected(from.name, to.name)) continue;
+      // Membership hands on only what is addressed to us (or to everyone).
+      if (dest !== undefined && dest !== to.name) continue;
       // FIFO per pair: a later message never overtakes an earlier one.
       const k = `${from.name}>${to.name}`;
       const when = Math.max(this.now + this.latency, this.fifo.get(k) ?? 0);
