@@ -593,12 +593,14 @@ export class ResourcePolicy {
       out.push({ type: 'send', message: ipRequestRespMessage(p.name, key, false) });
       return;
     }
+    this.pendingGrants.delete(key); // whatever we asked for it, the asker wins
     // Once the shutdown releases everything, this group's turn comes: answer when it is done.
     if (this.shutdown === 'none' || this.shutdown === 'waiting') this.want(key, 'released', 'handover', out);
     this.barriers.push({
       keys: [key],
       released: true,
       then: (o) => {
+        if (r.want === 'held') return; // taken back meanwhile (its asker died): no answer
         if (this.nice) {
           this.claim = this.wantedBits();
           this.sendHeld(this.isStable(), undefined, o);
@@ -618,8 +620,15 @@ export class ResourcePolicy {
       log(out, 'ERROR', `hbd: ip-request-resp from ${from} for "${key ?? ''}", which is no haresources group here; ignored`);
       return;
     }
+    const weown = get(msg, 'weown') ?? '';
+    // An answer to a request we dropped since (the group was asked from us meanwhile) is stale;
+    // only a 3+ node handover (weown=yes) comes unasked.
+    if (!this.pendingGrants.has(key) && !(this.multi && weown === 'yes' && !own)) {
+      log(out, 'debug', `hbd: ip-request-resp for ${key} from ${from} answers no request of ours; ignored`);
+      return;
+    }
     this.pendingGrants.delete(key);
-    log(out, 'info', `received ip-request-resp ${key} OK ${get(msg, 'weown') ?? ''}`);
+    log(out, 'info', `received ip-request-resp ${key} OK ${weown}`);
     if (get(msg, 'ok') !== 'OK' || this.shutdown !== 'none') return;
     // Our own grant was decided on what we knew then: never start what a live peer now holds.
     const holder = own ? this.holderPeers(key)[0] : undefined;
@@ -869,6 +878,7 @@ export class ResourcePolicy {
       this.barriers.push({
         keys: [g.key],
         then: (o) => {
+          if (this.group(g.key).want === 'held') return; // taken back meanwhile (its taker died)
           this.sendHeld(this.isStable(), undefined, o);
           o.push({ type: 'send', message: ipRequestRespMessage(to, g.key, true) });
           const tp = this.peers.get(to);
@@ -1150,13 +1160,17 @@ export class ResourcePolicy {
     return [...this.peers.values()].filter((p) => this.alive(p) && p.holds.has(key)).map((p) => p.name);
   }
 
-  /** Who should hold an unheld group: its preferred node if alive, else the first live node in ha.cf order. */
+  /**
+   * Who should hold an unheld group: its preferred node if alive, else the first live node in ha.cf
+   * order. A node not heard from yet (start-up) may be alive: it counts, so that nobody takes its
+   * turn before comm-up has shown who is there.
+   */
   private targetOf(g: PolicyGroup, excluding?: string): string | null {
     const up = (n: string): boolean => {
       if (n === excluding) return false;
       if (n === this.me) return this.shutdown === 'none';
       const p = this.peers.get(n);
-      return p !== undefined && this.alive(p);
+      return p !== undefined && (this.alive(p) || p.status === 'init');
     };
     if (up(g.node)) return g.node;
     return this.cfg.nodes.find(up) ?? null;
