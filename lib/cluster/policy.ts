@@ -44,8 +44,7 @@ interface Peer {
   stable: boolean;
   /** It sent `shutdone`: it holds nothing and takes nothing until it starts again. */
   gone: boolean;
-  /** Declared dead, now back: once it is active, duplicates are resolved with it. */
-  returned: boolean;
+
 }
 
 interface Group {
@@ -128,7 +127,7 @@ export class ResourcePolicy {
     this.auto = cfg.autoFailback === 'on';
     this.multi = cfg.nodes.length > 2;
     for (const n of cfg.nodes) {
-      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), stable: false, gone: false, returned: false });
+      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), stable: false, gone: false });
     }
     const held = new Set(cfg.restartHeld ?? []);
     for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', failure: null });
@@ -288,11 +287,9 @@ export class ResourcePolicy {
     if (status !== 'dead') {
       p.heard = true;
       if (!isUp(previous)) p.gone = false;
-      if (previous === 'dead') p.returned = true;
-      if (status === 'active' && p.returned) {
-        p.returned = false;
-        this.askForDuplicates(p, out);
-      }
+      // Back from the dead already active: it ran without us (booted alone, or a partition the
+      // membership did not see as one) and may hold what we hold. A fresh restart comes up first.
+      if (previous === 'dead' && status === 'active') this.askForDuplicates(p, out);
       return;
     }
     p.heard = false;
