@@ -156,6 +156,8 @@ export class ResourcePolicy {
           p.gone = false;
           p.heard = true;
           p.granted.clear();
+          p.holds.clear();
+          p.bits = NO_RSC;
         }
         break;
       }
@@ -548,7 +550,8 @@ export class ResourcePolicy {
     if (info === 'mach_down') {
       log(out, 'info', 'mach_down takeover complete.');
       this.takeoverInProgress = false;
-      this.claim |= FOREIGN_RSC;
+      // heartbeat claims the foreign set here; hbd not if it handed those groups on meanwhile.
+      if ((this.wantedBits() & FOREIGN_RSC) !== 0 || this.cfg.groups.every((g) => g.node === this.me)) this.claim |= FOREIGN_RSC;
       this.needsFailback = true;
       for (const p of this.peers.values()) if (!this.alive(p)) p.stable = true;
       if (!this.multi) for (const p of this.peers.values()) p.stable = true;

@@ -116,13 +116,19 @@ export class PolicyNet {
         this.input(pi, { type: 'peer-restart', node, oldGeneration: 1, generation: 2 });
         this.status(pi, node, 'up');
       } else {
-        this.at(this.hear, () => this.live(pi) && this.connected(p, node) && this.status(pi, node, 'up'));
+        this.at(this.hear, () => {
+          if (!this.live(pi) || !this.connected(p, node)) return;
+          this.status(pi, node, 'up');
+          this.checkCommUp(pi);
+        });
       }
     }
     for (const p of this.o.nodes) {
       if (p === node) continue;
       this.at(this.hear, () => {
-        if (this.live(i) && this.inst.get(p) && this.connected(node, p) && i.view.get(p) === 'init') this.status(i, p, 'active');
+        const pi = this.inst.get(p);
+        // A peer reports `active` only once its own comm is up.
+        if (this.live(i) && pi && this.connected(node, p) && i.view.get(p) === 'init') this.status(i, p, pi.commUp ? 'active' : 'up');
         this.checkCommUp(i);
       });
       this.at(this.initdead, () => {
