@@ -52,6 +52,8 @@ interface Group {
   state: 'none' | 'starting' | 'held' | 'stopping' | 'failed';
   want: 'held' | 'released';
   reason: GroupReason;
+  /** The node our release answers (ip-request / handover); the latest asker wins. */
+  grantTo: string | null;
   failure: string | null;
 }
 
@@ -99,6 +101,8 @@ export class ResourcePolicy {
   /** standby_running: when the current standby step times out (0: none). */
   private standbyUntil = 0;
   private standbyType = ALL_RSC;
+  /** Incremented when a standby exchange is cancelled, to void the work it started. */
+  private standbyEpoch = 0;
   private takeoverInProgress = false;
   private needsFailback = false;
   /** Our auto-failback `me` is out: if the exchange does not happen, failback is tried again. */
@@ -123,14 +127,16 @@ export class ResourcePolicy {
   constructor(private readonly cfg: PolicyConfig, _now: number) {
     validate(cfg);
     this.me = cfg.localNode;
-    this.nice = cfg.autoFailback !== 'legacy';
-    this.auto = cfg.autoFailback === 'on';
     this.multi = cfg.nodes.length > 2;
+    // With 3+ nodes `legacy` (always give a returning node its groups back) is `on`: hbd needs the
+    // resource messages there to know who holds what.
+    this.nice = cfg.autoFailback !== 'legacy' || this.multi;
+    this.auto = cfg.autoFailback !== 'off';
     for (const n of cfg.nodes) {
       if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), stable: false, gone: false });
     }
     const held = new Set(cfg.restartHeld ?? []);
-    for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', failure: null });
+    for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', grantTo: null, failure: null });
     this.restarting = cfg.restartHeld !== null;
     if (this.restarting) this.claim = this.bitsOf(this.me, [...held]);
   }
@@ -158,6 +164,10 @@ export class ResourcePolicy {
           p.granted.clear();
           p.holds.clear();
           p.bits = NO_RSC;
+          // hbd: its new process knows nothing of a standby exchange with the old one, nor of
+          // what the old one asked us for.
+          if (this.going !== 'not' && !this.multi) this.cancelStandby(out);
+          this.voidGrantsTo(p, out);
         }
         break;
       }
@@ -301,12 +311,11 @@ export class ResourcePolicy {
   /** hb_rsc_recover_dead_resources(): hbd has no STONITH, so a needed one is reported as n_stnth. */
   private recoverDeadResources(p: Peer, heard: boolean, _now: number, out: Out): void {
     if (this.going !== 'not' && !this.multi) {
-      log(out, 'info', 'Cancelling pending standby operation');
-      this.going = 'not';
-      this.standbyUntil = 0;
+      this.cancelStandby(out);
       if (!p.stable && this.claim === ALL_RSC) p.stable = true;
     }
     for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
+    this.voidGrantsTo(p, out);
     if (this.shutdown !== 'none') return;
     this.needsFailback = true;
     const needStonith = !(heard && (this.nice ? p.bits === NO_RSC && p.holds.size === 0 : p.gone));
@@ -596,11 +605,13 @@ export class ResourcePolicy {
     this.pendingGrants.delete(key); // whatever we asked for it, the asker wins
     // Once the shutdown releases everything, this group's turn comes: answer when it is done.
     if (this.shutdown === 'none' || this.shutdown === 'waiting') this.want(key, 'released', 'handover', out);
+    r.grantTo = p.name;
     this.barriers.push({
       keys: [key],
       released: true,
       then: (o) => {
-        if (r.want === 'held') return; // taken back meanwhile (its asker died): no answer
+        if (r.grantTo !== p.name) return; // kept or promised to a later asker meanwhile
+        r.grantTo = null;
         if (this.nice) {
           this.claim = this.wantedBits();
           this.sendHeld(this.isStable(), undefined, o);
@@ -630,8 +641,9 @@ export class ResourcePolicy {
     this.pendingGrants.delete(key);
     log(out, 'info', `received ip-request-resp ${key} OK ${weown}`);
     if (get(msg, 'ok') !== 'OK' || this.shutdown !== 'none') return;
-    // Our own grant was decided on what we knew then: never start what a live peer now holds.
-    const holder = own ? this.holderPeers(key)[0] : undefined;
+    // Our own grant was decided on what we knew then: never start what a live peer now holds;
+    // nor what a third node holds when the answer comes from another.
+    const holder = this.holderPeers(key).find((n) => n !== from);
     if (holder !== undefined) {
       log(out, 'WARN', `hbd: not acquiring ${key}: ${holder} holds it`);
       return;
@@ -814,13 +826,31 @@ export class ResourcePolicy {
       }
       keys.push(g.key);
     }
+    const epoch = this.standbyEpoch;
     this.barriers.push({
       keys,
       then: (o) => {
+        if (epoch !== this.standbyEpoch) {
+          // Cancelled: the giver takes its groups back, the acquirer keeps what it got, and both
+          // say so, so that a restarted partner sees who holds what.
+          log(o, 'info', `hbd: standby cancelled; keeping the ${holdName(act)} resources`);
+          if (give) for (const k of keys) this.want(k, 'held', 'standby', o);
+          this.claim |= this.wantedBits();
+          this.sendHeld(true, undefined, o);
+          return;
+        }
         log(o, 'info', `${holdName(act)} HA resource ${give ? 'release' : 'acquisition'} completed (standby).`);
         this.sendStandby('done', o);
       },
     });
+  }
+
+  /** The exchange's partner is gone: what we were giving away we keep (go_standby's work is voided). */
+  private cancelStandby(out: Out): void {
+    log(out, 'info', 'Cancelling pending standby operation');
+    this.going = 'not';
+    this.standbyUntil = 0;
+    this.standbyEpoch++;
   }
 
   private sendStandby(info: AskInfo, out: Out): void {
@@ -875,16 +905,27 @@ export class ResourcePolicy {
         continue;
       }
       this.want(g.key, 'released', 'handover', out);
+      r.grantTo = to;
       this.barriers.push({
         keys: [g.key],
         then: (o) => {
-          if (this.group(g.key).want === 'held') return; // taken back meanwhile (its taker died)
+          if (r.grantTo !== to) return; // kept or promised elsewhere meanwhile
+          r.grantTo = null;
           this.sendHeld(this.isStable(), undefined, o);
           o.push({ type: 'send', message: ipRequestRespMessage(to, g.key, true) });
           const tp = this.peers.get(to);
           if (tp) this.granted(tp, g.key);
         },
       });
+    }
+  }
+
+  /** Groups we were releasing for `p`, which is gone: we keep them (its takeover may want them). */
+  private voidGrantsTo(p: Peer, out: Out): void {
+    for (const r of this.groups.values()) {
+      if (r.grantTo !== p.name) continue;
+      r.grantTo = null;
+      if (this.shutdown === 'none') this.want(r.g.key, 'held', 'handover', out);
     }
   }
 
@@ -990,7 +1031,10 @@ export class ResourcePolicy {
     const r = this.group(key);
     r.want = want;
     r.reason = reason;
-    if (want === 'held') r.failure = null;
+    if (want === 'held') {
+      r.failure = null;
+      r.grantTo = null; // a promised answer is void once we keep the group
+    }
     this.drive(r, true, out);
   }
 
@@ -1055,6 +1099,7 @@ export class ResourcePolicy {
       this.failbackAgain(out);
       this.going = 'not';
       this.standbyUntil = 0;
+      this.standbyEpoch++;
       for (const p of this.peers.values()) if (this.alive(p)) p.stable = true;
     }
     if (now >= this.failbackAt) this.performAutoFailback(out);
