@@ -120,6 +120,9 @@ export class ResourcePolicy {
   private shutdown: 'none' | 'waiting' | 'releasing' | 'sent' | 'done' = 'none';
   private shutdownQueue: string[] = [];
   private shutdownDelayLogged = false;
+  /** When the orphan audit runs: a quiet period after an input left everything stable. */
+  private auditAt = Infinity;
+  private auditDue = false;
   private readonly restarting: boolean;
   /** The takeover plan last given to the engine per peer (JSON of the keys), to send changes only. */
   private readonly plans = new Map<string, string>();
@@ -190,13 +193,18 @@ export class ResourcePolicy {
         this.onTimer(now, out);
         break;
     }
+    if (input.type !== 'timer') {
+      // Something happened: the orphan audit waits for the next quiet period.
+      this.auditAt = Infinity;
+      this.auditDue = true;
+    }
     this.settle(now, out);
     return out;
   }
 
   /** Absolute mono ms of the next timer, Infinity when none. */
   nextTimer(): number {
-    let t = Math.min(this.rscrcvdAt, this.failbackAt);
+    let t = Math.min(this.rscrcvdAt, this.failbackAt, this.auditAt);
     if (this.standbyUntil !== 0) t = Math.min(t, this.standbyUntil);
     for (const at of this.failedStandby.values()) t = Math.min(t, at);
     return t;
@@ -317,6 +325,12 @@ export class ResourcePolicy {
     for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
     this.voidGrantsTo(p, out);
     if (this.shutdown !== 'none') return;
+    if (this.multi && !this.commUp && [...this.peers.values()].some((x) => this.alive(x))) {
+      // 3+ nodes: before comm-up we do not know what the live ones hold; after it, the start-up
+      // exchange and the orphan audit place the dead node's groups.
+      log(out, 'info', `hbd: takeover from ${p.name} left to the start-up exchange: other nodes are alive`);
+      return;
+    }
     this.needsFailback = true;
     const needStonith = !(heard && (this.nice ? p.bits === NO_RSC && p.holds.size === 0 : p.gone));
     if (needStonith) {
@@ -517,10 +531,7 @@ export class ResourcePolicy {
       if (!this.auto && (p.bits & FOREIGN_RSC) !== 0) this.localDone = true;
       this.announceTakeover('T_RESOURCES(them)', out);
     }
-    if (stable === '1') {
-      this.claimDuplicates(p, out);
-      this.adoptOrphans(out);
-    }
+    if (stable === '1') this.claimDuplicates(p, out);
   }
 
   /**
@@ -1103,6 +1114,10 @@ export class ResourcePolicy {
       for (const p of this.peers.values()) if (this.alive(p)) p.stable = true;
     }
     if (now >= this.failbackAt) this.performAutoFailback(out);
+    if (now >= this.auditAt) {
+      this.auditAt = Infinity;
+      this.adoptOrphans(out);
+    }
     for (const [key, at] of this.failedStandby) {
       if (now < at) continue;
       this.failedStandby.delete(key);
@@ -1124,6 +1139,10 @@ export class ResourcePolicy {
       }
     }
     this.updatePlans(out);
+    if (this.auditDue && this.nice && this.commUp && this.shutdown === 'none' && this.phase === 'stable' && this.isStable()) {
+      this.auditDue = false;
+      this.auditAt = now + this.cfg.timings.orphanAuditMs;
+    }
   }
 
   private runBarriers(out: Out): void {
@@ -1141,10 +1160,10 @@ export class ResourcePolicy {
   }
 
   /**
-   * hbd's audit beyond heartbeat's (which only logs "No one owns …"): when a peer has just said what
-   * it holds and is stable, and so are we, a group no live node holds whose turn it is ours
-   * (preferred node, else first live in ha.cf order) is acquired — e.g. after a peer restarted
-   * while holding our groups. Only then: between messages our picture of the peers may be stale.
+   * hbd's audit beyond heartbeat's (which only logs "No one owns …"): once everything has been
+   * stable and quiet for orphanAuditMs (so that the peers' last `resource` messages are in), a group
+   * no live node holds whose turn it is ours (preferred node, else first live in ha.cf order) is
+   * acquired — e.g. after a peer restarted while holding our groups, or died before it took over.
    */
   private adoptOrphans(out: Out): void {
     if (!this.nice || !this.commUp || this.shutdown !== 'none' || this.phase !== 'stable' || !this.isStable()) return;

@@ -42,6 +42,8 @@ export interface PolicyTimings {
   readonly failedStartStandbyMs: number;
   /** The advertised-deadtime bump while a restart keeps the resources (heartbeat: +30 s). */
   readonly restartBumpMs: number;
+  /** hbd: how long things must be stable and quiet before unheld groups are adopted. */
+  readonly orphanAuditMs: number;
 }
 
 export const HEARTBEAT_TIMINGS: PolicyTimings = {
@@ -51,6 +53,7 @@ export const HEARTBEAT_TIMINGS: PolicyTimings = {
   failbackRetryMs: 1_000,
   failedStartStandbyMs: 30_000,
   restartBumpMs: 30_000,
+  orphanAuditMs: 5_000,
 };
 
 export interface PolicyConfig {
