@@ -651,7 +651,7 @@ export class ResourcePolicy {
     }
     this.pendingGrants.delete(key);
     log(out, 'info', `received ip-request-resp ${key} OK ${weown}`);
-    if (get(msg, 'ok') !== 'OK' || this.shutdown !== 'none') return;
+    if (get(msg, 'ok') !== 'OK' || this.shutdown !== 'none' || r.want === 'held') return;
     // Our own grant was decided on what we knew then: never start what a live peer now holds;
     // nor what a third node holds when the answer comes from another.
     const holder = this.holderPeers(key).find((n) => n !== from);
@@ -967,7 +967,7 @@ export class ResourcePolicy {
     if (this.shutdown !== 'none' || !this.commUp) return;
     for (const g of this.cfg.groups) {
       if (this.group(g.key).want !== 'held' || this.rank(this.me, g) > this.rank(p.name, g)) continue;
-      if (this.pendingGrants.has(g.key)) continue;
+      // Asked even when another request for it is out: with 3+ nodes each may hold a copy.
       this.ipRequest(g.key, p.name, out);
     }
   }
