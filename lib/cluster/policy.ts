@@ -123,6 +123,8 @@ export class ResourcePolicy {
   /** When the orphan audit runs: a quiet period after an input left everything stable. */
   private auditAt = Infinity;
   private auditDue = false;
+  /** The isstable of our last `resource` message. */
+  private advertisedStable = false;
   private readonly restarting: boolean;
   /** The takeover plan last given to the engine per peer (JSON of the keys), to send changes only. */
   private readonly plans = new Map<string, string>();
@@ -1138,6 +1140,9 @@ export class ResourcePolicy {
         this.shutdownDelayLogged = true;
       }
     }
+    // hbd: our last word was "in flux" and our own work is done: say so, or two nodes that both
+    // said isstable=0 would wait for each other (heartbeat relies on its exchanges ending with 1).
+    if (this.nice && this.commUp && this.shutdown === 'none' && this.phase === 'stable' && !this.advertisedStable && this.ownWorkDone()) this.sendHeld(true, undefined, out);
     this.updatePlans(out);
     if (this.auditDue && this.nice && this.commUp && this.shutdown === 'none' && this.phase === 'stable' && this.isStable()) {
       this.auditDue = false;
@@ -1263,17 +1268,25 @@ export class ResourcePolicy {
     return [...this.peers.values()].every((p) => !this.alive(p) || p.stable);
   }
 
+  private busy(): boolean {
+    return [...this.groups.values()].some((r) => r.state === 'starting' || r.state === 'stopping') || this.barriers.length > 0 || this.pendingGrants.size > 0;
+  }
+
+  private ownWorkDone(): boolean {
+    return !this.busy() && !this.takeoverInProgress && this.going === 'not' && this.standbyUntil === 0;
+  }
+
   /** hb_rsc_isstable(). */
   private isStable(): boolean {
-    const busy = [...this.groups.values()].some((r) => r.state === 'starting' || r.state === 'stopping') || this.barriers.length > 0 || this.pendingGrants.size > 0;
-    if (!this.nice) return !busy;
+    if (!this.nice) return !this.busy();
     if (this.shutdown !== 'none' && this.phase === 'init') return true;
-    return this.otherStable() && !this.takeoverInProgress && this.going === 'not' && this.standbyUntil === 0 && !busy && (this.phase === 'stable' || this.phase === 'shutdown' || this.phase === 'init');
+    return this.otherStable() && this.ownWorkDone() && (this.phase === 'stable' || this.phase === 'shutdown' || this.phase === 'init');
   }
 
   /** hb_send_resources_held(): nice_failback only. */
   private sendHeld(stable: boolean, info: string | undefined, out: Out): void {
     if (!this.nice) return;
+    this.advertisedStable = stable;
     // With 3+ nodes the bits cannot describe the holdings; they follow hbd_held there.
     const bits = this.multi && this.shutdown === 'none' ? this.wantedBits() : this.claim;
     const m = resourceMessage({ rscHold: holdName(bits), stable, ...(info === undefined ? {} : { info }) });
