@@ -123,8 +123,9 @@ export class ResourcePolicy {
   /** When the orphan audit runs: a quiet period after an input left everything stable. */
   private auditAt = Infinity;
   private auditDue = false;
-  /** The isstable of our last `resource` message. */
+  /** The isstable and (3+ nodes) hbd_held of our last `resource` message. */
   private advertisedStable = false;
+  private advertisedKeys = '';
   private readonly restarting: boolean;
   /** The takeover plan last given to the engine per peer (JSON of the keys), to send changes only. */
   private readonly plans = new Map<string, string>();
@@ -1143,6 +1144,8 @@ export class ResourcePolicy {
     // hbd: our last word was "in flux" and our own work is done: say so, or two nodes that both
     // said isstable=0 would wait for each other (heartbeat relies on its exchanges ending with 1).
     if (this.nice && this.commUp && this.shutdown === 'none' && this.phase === 'stable' && !this.advertisedStable && this.ownWorkDone()) this.sendHeld(true, undefined, out);
+    // 3+ nodes: the peers learn every change of what we hold (they place orphans on it).
+    else if (this.multi && this.commUp && this.shutdown === 'none' && this.advertisedKeys !== this.wantedKeys().join(' ')) this.sendHeld(this.phase === 'stable' && this.ownWorkDone(), undefined, out);
     this.updatePlans(out);
     if (this.auditDue && this.nice && this.commUp && this.shutdown === 'none' && this.phase === 'stable' && this.isStable()) {
       this.auditDue = false;
@@ -1287,6 +1290,7 @@ export class ResourcePolicy {
   private sendHeld(stable: boolean, info: string | undefined, out: Out): void {
     if (!this.nice) return;
     this.advertisedStable = stable;
+    this.advertisedKeys = this.wantedKeys().join(' ');
     // With 3+ nodes the bits cannot describe the holdings; they follow hbd_held there.
     const bits = this.multi && this.shutdown === 'none' ? this.wantedBits() : this.claim;
     const m = resourceMessage({ rscHold: holdName(bits), stable, ...(info === undefined ? {} : { info }) });
