@@ -40,6 +40,8 @@ interface Peer {
   holds: Set<string>;
   /** Groups we handed it that none of its `resource` messages listed yet (those may predate it). */
   readonly granted: Set<string>;
+  /** What its `resource` messages say it holds (holds = announced + granted). */
+  announced: Set<string>;
   /** heartbeat's other_is_stable, per peer. */
   stable: boolean;
   /** It sent `shutdone`: it holds nothing and takes nothing until it starts again. */
@@ -139,7 +141,7 @@ export class ResourcePolicy {
     this.nice = cfg.autoFailback !== 'legacy' || this.multi;
     this.auto = cfg.autoFailback !== 'off';
     for (const n of cfg.nodes) {
-      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), stable: false, gone: false });
+      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), announced: new Set(), stable: false, gone: false });
     }
     const held = new Set(cfg.restartHeld ?? []);
     for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', grantTo: null, failure: null });
@@ -169,6 +171,7 @@ export class ResourcePolicy {
           p.heard = true;
           p.granted.clear();
           p.holds.clear();
+          p.announced.clear();
           p.bits = NO_RSC;
           // hbd: its new process knows nothing of a standby exchange with the old one, nor of
           // what the old one asked us for.
@@ -368,6 +371,7 @@ export class ResourcePolicy {
     }
     log(out, 'info', `Resources being acquired from ${p.name}.`);
     p.holds.clear();
+    p.announced.clear();
     p.granted.clear();
     p.bits = NO_RSC;
     // Its groups, and any other group no live node holds (a node that died before it announced a
@@ -508,10 +512,10 @@ export class ResourcePolicy {
     p.bits = full ? bits : bits === NO_RSC ? NO_RSC : bits | p.bits;
     const keys = heldKeys(msg);
     const derived = keys ?? this.cfg.groups.filter((g) => this.inSet(g, p.name, p.bits)).map((g) => g.key);
-    if (full || keys !== null || bits === NO_RSC) p.holds = new Set(derived);
-    else for (const k of derived) p.holds.add(k);
+    if (full || keys !== null || bits === NO_RSC) p.announced = new Set(derived);
+    else for (const k of derived) p.announced.add(k);
     for (const k of derived) p.granted.delete(k);
-    for (const k of p.granted) p.holds.add(k);
+    p.holds = new Set([...p.announced, ...p.granted]);
     const stable = get(msg, 'isstable');
     if (stable === '1') {
       if (!p.stable) {
@@ -662,7 +666,12 @@ export class ResourcePolicy {
       log(out, 'WARN', `hbd: not acquiring ${key}: ${holder} holds it`);
       return;
     }
-    if (!own) for (const p of this.peers.values()) p.holds.delete(key);
+    if (!own) {
+      for (const p of this.peers.values()) {
+        p.holds.delete(key);
+        p.announced.delete(key);
+      }
+    }
     this.want(key, 'held', own ? 'acquire' : 'handover', out);
   }
 
@@ -1175,6 +1184,11 @@ export class ResourcePolicy {
    */
   private adoptOrphans(out: Out): void {
     if (!this.nice || !this.commUp || this.shutdown !== 'none' || this.phase !== 'stable' || !this.isStable()) return;
+    // After a quiet period a handover it accepted has been announced; one it has not, it refused.
+    for (const p of this.peers.values()) {
+      p.granted.clear();
+      p.holds = new Set(p.announced);
+    }
     for (const g of this.cfg.groups) {
       const r = this.group(g.key);
       if (r.want === 'held' || r.state === 'failed' || this.failedStandby.has(g.key) || this.pendingGrants.has(g.key)) continue;
