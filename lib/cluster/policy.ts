@@ -183,6 +183,9 @@ export class ResourcePolicy {
       case 'partition-healed':
         this.onPartitionHealed(input.node, out);
         break;
+      case 'plan-executed':
+        this.onPlanExecuted(input.node, input.addresses, out);
+        break;
       case 'group-result':
         this.onGroupResult(input.key, input.op, input.ok, input.detail, now, out);
         break;
@@ -1104,6 +1107,20 @@ export class ResourcePolicy {
     this.drive(r, false, out);
   }
 
+  /**
+   * The engine added these addresses at `node`'s death (contract C). A group it belongs to that we
+   * did not take over after all (someone else holds it) is stopped here again, which removes them.
+   */
+  private onPlanExecuted(node: string, addresses: readonly string[], out: Out): void {
+    for (const r of this.groups.values()) {
+      if (r.want === 'held' || r.state !== 'none' || !r.g.vips.some((v) => addresses.includes(v.address))) continue;
+      log(out, 'WARN', `hbd: the engine took over ${r.g.key}'s address at ${node}'s death, but the group stays with ${this.holderPeers(r.g.key)[0] ?? 'no one'}; removing it`);
+      r.state = 'stopping';
+      r.reason = 'takeover';
+      out.push({ type: 'stop-group', key: r.g.key, reason: 'takeover' });
+    }
+  }
+
   // --- timers ---------------------------------------------------------------------------------
 
   private onTimer(now: number, out: Out): void {
@@ -1221,7 +1238,8 @@ export class ResourcePolicy {
     for (const p of this.peers.values()) {
       let vips: VipSpec[] | null = null;
       if (this.commUp && this.shutdown === 'none' && this.alive(p)) {
-        const keys = this.cfg.groups.filter((g) => (p.holds.has(g.key) || (g.node === p.name && this.holderPeers(g.key).length === 0 && this.group(g.key).want !== 'held')) && this.targetOf(g, p.name) === this.me);
+        const othersHold = (k: string) => this.holderPeers(k).some((n) => n !== p.name);
+        const keys = this.cfg.groups.filter((g) => this.group(g.key).want !== 'held' && !othersHold(g.key) && (p.holds.has(g.key) || g.node === p.name) && this.targetOf(g, p.name) === this.me);
         const all = keys.flatMap((g) => g.vips);
         vips = all.length > 0 ? all : null;
       }

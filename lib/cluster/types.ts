@@ -123,6 +123,11 @@ export type PolicyInput =
   | { readonly type: 'deliver'; readonly from: string; readonly message: Message; readonly own: boolean; readonly comm: CommState }
   | { readonly type: 'peer-restart'; readonly node: string; readonly oldGeneration: number; readonly generation: number }
   | { readonly type: 'partition-healed'; readonly node: string }
+  /**
+   * The engine ran its takeover plan at `node`'s death (TransportEvent plan-executed): the
+   * addresses it actually added (changed: true). Fed after that node's node-status dead.
+   */
+  | { readonly type: 'plan-executed'; readonly node: string; readonly addresses: readonly string[] }
   /** A start-group / stop-group action finished (the resource layer ran the whole group). */
   | { readonly type: 'group-result'; readonly key: string; readonly op: 'start' | 'stop'; readonly ok: boolean; readonly detail: string }
   /** Operator: `hbd standby [scope]` (heartbeat's hb_standby). */

@@ -249,9 +249,11 @@ export class PolicyNet {
         const seen = pi.view.get(node);
         if (seen === 'dead') return;
         // The engine runs its standing plan at the deadline, before JS hears of the death.
-        for (const v of pi.plans.get(node) ?? []) this.vips.get(p)?.add(v.address);
+        const added = (pi.plans.get(node) ?? []).map((v) => v.address).filter((a) => !this.vips.get(p)?.has(a));
+        for (const a of added) this.vips.get(p)?.add(a);
         pi.plans.delete(node);
         this.status(pi, node, 'dead');
+        if (added.length > 0) this.input(pi, { type: 'plan-executed', node, addresses: added });
         this.checkCommUp(pi);
       });
     }
