@@ -115,9 +115,7 @@ if (require.main === module) for (const mode of ['on', 'off', 'legacy'] as const
   test(`two nodes, auto_failback ${mode}: random failures settle to exactly one holder per group`, () => {
     simulate(['alice', 'bob'], mode, 150);
   });
-  // Known failing (see the report): partitions that split 3 nodes asymmetrically, combined with
-  // standby or kills, can still leave a group on two nodes or on none.
-  test(`three nodes, auto_failback ${mode}: random failures settle to exactly one holder per group`, { todo: 'asymmetric 3-node partitions not settled yet' }, () => {
+  test(`three nodes, auto_failback ${mode}: random failures settle to exactly one holder per group`, () => {
     simulate(['alice', 'bob', 'carol'], mode, 80);
   });
 }

@@ -334,10 +334,10 @@ export class ResourcePolicy {
     for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
     this.voidGrantsTo(p, out);
     if (this.shutdown !== 'none') return;
-    if (this.multi && !this.commUp && [...this.peers.values()].some((x) => this.alive(x))) {
+    if (this.multi && !this.commUp && [...this.peers.values()].some((x) => x.status !== 'dead')) {
       // 3+ nodes: before comm-up we do not know what the live ones hold; after it, the start-up
       // exchange and the orphan audit place the dead node's groups.
-      log(out, 'info', `hbd: takeover from ${p.name} left to the start-up exchange: other nodes are alive`);
+      log(out, 'info', `hbd: takeover from ${p.name} left to the start-up exchange: other nodes may be alive`);
       return;
     }
     this.needsFailback = true;
