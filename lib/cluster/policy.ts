@@ -61,8 +61,8 @@ interface Group {
 
 interface Barrier {
   readonly keys: readonly string[];
-  /** Wait until the groups are stopped here, not merely until their operations ended. */
-  readonly released?: boolean;
+  /** A further condition (besides no operation running on the keys), e.g. "stopped here". */
+  readonly ready?: () => boolean;
   readonly then: (out: Out) => void;
 }
 
@@ -177,6 +177,7 @@ export class ResourcePolicy {
           // what the old one asked us for.
           if (this.going !== 'not' && !this.multi) this.cancelStandby(out);
           this.voidGrantsTo(p, out);
+          for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
         }
         break;
       }
@@ -260,6 +261,8 @@ export class ResourcePolicy {
     } else {
       this.reqOurResources(false, out);
     }
+    // A peer whose shutdone came before our comm-up: its takeover was left until now.
+    for (const p of this.peers.values()) if (p.gone && isUp(p.status)) this.takeoverFromNode(p, out);
   }
 
   /**
@@ -606,7 +609,8 @@ export class ResourcePolicy {
     p.bits = NO_RSC;
     log(out, 'info', `Received shutdown notice from '${p.name}'.`);
     for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
-    this.takeoverFromNode(p, out);
+    // Before comm-up our own messages are not handled yet: comm-up does the takeover.
+    if (this.commUp) this.takeoverFromNode(p, out);
   }
 
   // --- ip-request (legacy failback, hbd's moves between named nodes) -------------------------
@@ -629,7 +633,8 @@ export class ResourcePolicy {
     r.grantTo = p.name;
     this.barriers.push({
       keys: [key],
-      released: true,
+      // Answered once stopped here; dropped when we keep it or promise it to a later asker.
+      ready: () => r.grantTo !== p.name || r.state !== 'held',
       then: (o) => {
         if (r.grantTo !== p.name) return; // kept or promised to a later asker meanwhile
         r.grantTo = null;
@@ -1181,7 +1186,7 @@ export class ResourcePolicy {
 
   private runBarriers(out: Out): void {
     for (;;) {
-      const i = this.barriers.findIndex((b) => b.keys.every((k) => !this.inFlight(k) && !(b.released && this.group(k).state === 'held')));
+      const i = this.barriers.findIndex((b) => b.keys.every((k) => !this.inFlight(k)) && (b.ready?.() ?? true));
       if (i < 0) return;
       const [b] = this.barriers.splice(i, 1);
       b?.then(out);
@@ -1209,7 +1214,10 @@ export class ResourcePolicy {
     for (const g of this.cfg.groups) {
       const r = this.group(g.key);
       if (r.want === 'held' || r.state === 'failed' || this.failedStandby.has(g.key) || this.pendingGrants.has(g.key)) continue;
-      if (this.holderPeers(g.key).length > 0 || this.targetOf(g) !== this.me) continue;
+      if (this.holderPeers(g.key).length > 0) continue;
+      // Ours by the rule, or (two nodes) in the set our `rsc_hold` claims: the peer cannot tell a
+      // partly held set from a full one, so a claim must be made true.
+      if (this.targetOf(g) !== this.me && (this.multi || !this.inSet(g, this.me, this.claim))) continue;
       log(out, 'WARN', `hbd: no live node holds ${g.key}; acquiring it`);
       this.want(g.key, 'held', g.node === this.me ? 'acquire' : 'takeover', out);
       if (this.nice) this.claim |= g.node === this.me ? LOCAL_RSC : FOREIGN_RSC;
