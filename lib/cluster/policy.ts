@@ -1065,6 +1065,8 @@ export class ResourcePolicy {
     if (want === 'held') {
       r.failure = null;
       r.grantTo = null; // a promised answer is void once we keep the group
+      // Claimed before it is acquired (heartbeat's rule), so our `rsc_hold` never hides it.
+      if (this.nice) this.claim |= this.bitsOf(this.me, [key]);
     }
     this.drive(r, true, out);
   }
