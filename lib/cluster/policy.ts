@@ -116,6 +116,8 @@ export class ResourcePolicy {
   private announced = false;
   /** Our own requests in flight: ip-request-resp to ourselves, ip-request to the holder. */
   private readonly pendingGrants = new Map<string, string | null>();
+  /** Our requests dropped because the group was asked from us meanwhile: key → whom we had asked. */
+  private readonly superseded = new Map<string, string>();
   private barriers: Barrier[] = [];
   /** Groups whose start failed: heartbeat's background `hb_standby` 30 s later. */
   private readonly failedStandby = new Map<string, number>();
@@ -627,7 +629,10 @@ export class ResourcePolicy {
       out.push({ type: 'send', message: ipRequestRespMessage(p.name, key, false) });
       return;
     }
-    this.pendingGrants.delete(key); // whatever we asked for it, the asker wins
+    // Whatever we asked for it, the asker wins; the answer to our request will be stale.
+    const asked = this.pendingGrants.get(key);
+    if (asked !== undefined && asked !== null) this.superseded.set(key, asked);
+    this.pendingGrants.delete(key);
     // Once the shutdown releases everything, this group's turn comes: answer when it is done.
     if (this.shutdown === 'none' || this.shutdown === 'waiting') this.want(key, 'released', 'handover', out);
     r.grantTo = p.name;
@@ -658,6 +663,11 @@ export class ResourcePolicy {
       return;
     }
     const weown = get(msg, 'weown') ?? '';
+    if (!own && this.superseded.get(key) === from) {
+      this.superseded.delete(key);
+      log(out, 'debug', `hbd: ip-request-resp for ${key} from ${from} answers a request we dropped; ignored`);
+      return;
+    }
     // An answer to a request we dropped since (the group was asked from us meanwhile) is stale;
     // only a 3+ node handover (weown=yes) comes unasked.
     if (!this.pendingGrants.has(key) && !(this.multi && weown === 'yes' && !own)) {
