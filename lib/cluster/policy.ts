@@ -1186,7 +1186,8 @@ export class ResourcePolicy {
     }
     // hbd: our last word was "in flux" and our own work is done: say so, or two nodes that both
     // said isstable=0 would wait for each other (heartbeat relies on its exchanges ending with 1).
-    if (this.nice && this.commUp && this.shutdown === 'none' && this.phase === 'stable' && !this.advertisedStable && this.ownWorkDone()) this.sendHeld(true, undefined, out);
+    // (A delayed shutdown waits for exactly this, on both sides.)
+    if (this.nice && this.commUp && (this.shutdown === 'none' || this.shutdown === 'waiting') && this.phase === 'stable' && !this.advertisedStable && this.ownWorkDone()) this.sendHeld(true, undefined, out);
     // 3+ nodes: the peers learn every change of what we hold (they place orphans on it).
     else if (this.multi && this.commUp && this.shutdown === 'none' && this.advertisedKeys !== this.wantedKeys().join(' ')) this.sendHeld(this.phase === 'stable' && this.ownWorkDone(), undefined, out);
     this.updatePlans(out);
