@@ -1077,6 +1077,11 @@ export class ResourcePolicy {
       r.grantTo = null; // a promised answer is void once we keep the group
       // Claimed before it is acquired (heartbeat's rule), so our `rsc_hold` never hides it.
       if (this.nice) this.claim |= this.bitsOf(this.me, [key]);
+    } else {
+      // Giving it up: whatever we asked for it is void, and so will the answer be.
+      const asked = this.pendingGrants.get(key);
+      if (asked !== undefined && asked !== null) this.superseded.set(key, asked);
+      this.pendingGrants.delete(key);
     }
     this.drive(r, true, out);
   }
