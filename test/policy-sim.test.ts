@@ -113,10 +113,10 @@ function simulate(nodes: readonly string[], mode: AutoFailback, runs: number): v
 
 if (require.main === module) for (const mode of ['on', 'off', 'legacy'] as const) {
   test(`two nodes, auto_failback ${mode}: random failures settle to exactly one holder per group`, () => {
-    simulate(['alice', 'bob'], mode, 150);
+    simulate(['alice', 'bob'], mode, 400);
   });
   test(`three nodes, auto_failback ${mode}: random failures settle to exactly one holder per group`, () => {
-    simulate(['alice', 'bob', 'carol'], mode, 80);
+    simulate(['alice', 'bob', 'carol'], mode, 150);
   });
 }
 

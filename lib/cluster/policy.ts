@@ -117,7 +117,8 @@ export class ResourcePolicy {
   /** Our own requests in flight: ip-request-resp to ourselves, ip-request to the holder. */
   private readonly pendingGrants = new Map<string, string | null>();
   /** Our requests dropped because the group was asked from us meanwhile: key → whom we had asked. */
-  private readonly superseded = new Map<string, string>();
+  /** "key|holder" → how many answers from holder to our dropped requests for key are still due. */
+  private readonly superseded = new Map<string, number>();
   private barriers: Barrier[] = [];
   /** Groups whose start failed: heartbeat's background `hb_standby` 30 s later. */
   private readonly failedStandby = new Map<string, number>();
@@ -631,7 +632,7 @@ export class ResourcePolicy {
     }
     // Whatever we asked for it, the asker wins; the answer to our request will be stale.
     const asked = this.pendingGrants.get(key);
-    if (asked !== undefined && asked !== null) this.superseded.set(key, asked);
+    if (asked !== undefined && asked !== null) this.dropRequest(key, asked);
     this.pendingGrants.delete(key);
     // Once the shutdown releases everything, this group's turn comes: answer when it is done.
     if (this.shutdown === 'none' || this.shutdown === 'waiting') this.want(key, 'released', 'handover', out);
@@ -663,8 +664,11 @@ export class ResourcePolicy {
       return;
     }
     const weown = get(msg, 'weown') ?? '';
-    if (!own && this.superseded.get(key) === from) {
-      this.superseded.delete(key);
+    const stale = this.superseded.get(`${key}|${from}`) ?? 0;
+    if (!own && stale > 0) {
+      // Answers come in order per sender: the first ones answer the requests we dropped.
+      if (stale === 1) this.superseded.delete(`${key}|${from}`);
+      else this.superseded.set(`${key}|${from}`, stale - 1);
       log(out, 'debug', `hbd: ip-request-resp for ${key} from ${from} answers a request we dropped; ignored`);
       return;
     }
@@ -963,11 +967,17 @@ export class ResourcePolicy {
 
   /** Groups we were releasing for `p`, which is gone: we keep them (its takeover may want them). */
   private voidGrantsTo(p: Peer, out: Out): void {
+    for (const k of [...this.superseded.keys()]) if (k.endsWith(`|${p.name}`)) this.superseded.delete(k);
     for (const r of this.groups.values()) {
       if (r.grantTo !== p.name) continue;
       r.grantTo = null;
       if (this.shutdown === 'none') this.want(r.g.key, 'held', 'handover', out);
     }
+  }
+
+  private dropRequest(key: string, holder: string): void {
+    const k = `${key}|${holder}`;
+    this.superseded.set(k, (this.superseded.get(k) ?? 0) + 1);
   }
 
   /** It starts the group on our answer: count it as its holder from now on. */
@@ -1080,7 +1090,7 @@ export class ResourcePolicy {
     } else {
       // Giving it up: whatever we asked for it is void, and so will the answer be.
       const asked = this.pendingGrants.get(key);
-      if (asked !== undefined && asked !== null) this.superseded.set(key, asked);
+      if (asked !== undefined && asked !== null) this.dropRequest(key, asked);
       this.pendingGrants.delete(key);
     }
     this.drive(r, true, out);
