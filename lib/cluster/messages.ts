@@ -40,6 +40,9 @@ export function withHeld(m: Message, keys: readonly string[]): Message {
   return [...m, str(HELD_FIELD, keys.join(' '))];
 }
 
+/** hbd, 3+ nodes: marks an ip-request-resp that hands a group over unasked (`hbd standby`). */
+export const HANDOVER_FIELD = 'hbd_handover';
+
 export function heldKeys(m: Message): string[] | null {
   const v = get(m, HELD_FIELD);
   return v === undefined ? null : v.split(' ').filter((k) => k !== '');

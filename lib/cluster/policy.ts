@@ -19,7 +19,7 @@ import type { VipSpec } from '../resources/address';
 import { askResourcesMessage, ipRequestMessage, ipRequestRespMessage, resourceMessage, resourceScriptMessage, shutdoneMessage, startingMessage, takeoverMessage, type AskInfo, type RscHold as WireHold, type TakeoverHold } from '../wire/builders';
 import { get, str } from '../wire/message';
 import type { Message } from '../wire/types';
-import { ALL_RSC, FOREIGN_RSC, LOCAL_RSC, NO_RSC, heldKeys, holdBits, holdName, stonithMessage, withHeld } from './messages';
+import { ALL_RSC, FOREIGN_RSC, HANDOVER_FIELD, LOCAL_RSC, NO_RSC, heldKeys, holdBits, holdName, stonithMessage, withHeld } from './messages';
 import type { GroupReason, GroupSnapshot, NodeStatus, PolicyAction, PolicyConfig, PolicyGroup, PolicyInput, PolicySnapshot, StandbyScope } from './types';
 
 type Phase = PolicySnapshot['phase'];
@@ -117,8 +117,6 @@ export class ResourcePolicy {
   /** Our own requests in flight: ip-request-resp to ourselves, ip-request to the holder. */
   private readonly pendingGrants = new Map<string, string | null>();
   /** Our requests dropped because the group was asked from us meanwhile: key → whom we had asked. */
-  /** "key|holder" → how many answers from holder to our dropped requests for key are still due. */
-  private readonly superseded = new Map<string, number>();
   private barriers: Barrier[] = [];
   /** Groups whose start failed: heartbeat's background `hb_standby` 30 s later. */
   private readonly failedStandby = new Map<string, number>();
@@ -631,8 +629,6 @@ export class ResourcePolicy {
       return;
     }
     // Whatever we asked for it, the asker wins; the answer to our request will be stale.
-    const asked = this.pendingGrants.get(key);
-    if (asked !== undefined && asked !== null) this.dropRequest(key, asked);
     this.pendingGrants.delete(key);
     // Once the shutdown releases everything, this group's turn comes: answer when it is done.
     if (this.shutdown === 'none' || this.shutdown === 'waiting') this.want(key, 'released', 'handover', out);
@@ -664,17 +660,9 @@ export class ResourcePolicy {
       return;
     }
     const weown = get(msg, 'weown') ?? '';
-    const stale = this.superseded.get(`${key}|${from}`) ?? 0;
-    if (!own && stale > 0) {
-      // Answers come in order per sender: the first ones answer the requests we dropped.
-      if (stale === 1) this.superseded.delete(`${key}|${from}`);
-      else this.superseded.set(`${key}|${from}`, stale - 1);
-      log(out, 'debug', `hbd: ip-request-resp for ${key} from ${from} answers a request we dropped; ignored`);
-      return;
-    }
     // An answer to a request we dropped since (the group was asked from us meanwhile) is stale;
-    // only a 3+ node handover (weown=yes) comes unasked.
-    if (!this.pendingGrants.has(key) && !(this.multi && weown === 'yes' && !own)) {
+    // only a 3+ node handover comes unasked, and it says so.
+    if (!this.pendingGrants.has(key) && !(this.multi && !own && get(msg, HANDOVER_FIELD) === '1')) {
       log(out, 'debug', `hbd: ip-request-resp for ${key} from ${from} answers no request of ours; ignored`);
       return;
     }
@@ -686,6 +674,8 @@ export class ResourcePolicy {
     const holder = this.holderPeers(key).find((n) => n !== from);
     if (holder !== undefined) {
       log(out, 'WARN', `hbd: not acquiring ${key}: ${holder} holds it`);
+      // 3+ nodes: it was held twice (a healed split); ask the other holder as well.
+      if (!own && this.multi && r.reason !== 'shutdown') this.ipRequest(key, holder, out);
       return;
     }
     if (!own) {
@@ -957,7 +947,7 @@ export class ResourcePolicy {
           if (r.grantTo !== to) return; // kept or promised elsewhere meanwhile
           r.grantTo = null;
           this.sendHeld(this.isStable(), undefined, o);
-          o.push({ type: 'send', message: ipRequestRespMessage(to, g.key, true) });
+          o.push({ type: 'send', message: [...ipRequestRespMessage(to, g.key, true), str(HANDOVER_FIELD, '1')] });
           const tp = this.peers.get(to);
           if (tp) this.granted(tp, g.key);
         },
@@ -967,17 +957,11 @@ export class ResourcePolicy {
 
   /** Groups we were releasing for `p`, which is gone: we keep them (its takeover may want them). */
   private voidGrantsTo(p: Peer, out: Out): void {
-    for (const k of [...this.superseded.keys()]) if (k.endsWith(`|${p.name}`)) this.superseded.delete(k);
     for (const r of this.groups.values()) {
       if (r.grantTo !== p.name) continue;
       r.grantTo = null;
       if (this.shutdown === 'none') this.want(r.g.key, 'held', 'handover', out);
     }
-  }
-
-  private dropRequest(key: string, holder: string): void {
-    const k = `${key}|${holder}`;
-    this.superseded.set(k, (this.superseded.get(k) ?? 0) + 1);
   }
 
   /** It starts the group on our answer: count it as its holder from now on. */
@@ -1089,8 +1073,6 @@ export class ResourcePolicy {
       if (this.nice) this.claim |= this.bitsOf(this.me, [key]);
     } else {
       // Giving it up: whatever we asked for it is void, and so will the answer be.
-      const asked = this.pendingGrants.get(key);
-      if (asked !== undefined && asked !== null) this.dropRequest(key, asked);
       this.pendingGrants.delete(key);
     }
     this.drive(r, true, out);
