@@ -192,10 +192,10 @@ export class ResourcePolicy {
         this.onGroupResult(input.key, input.op, input.ok, input.detail, now, out);
         break;
       case 'standby':
-        this.operatorStandby(input.scope, out);
-        break;
       case 'takeover':
-        this.operatorTakeover(input.scope, out);
+        if (this.shutdown !== 'none') log(out, 'WARN', `hbd: ${input.type} ${input.scope} refused: this node is shutting down`);
+        else if (input.type === 'standby') this.operatorStandby(input.scope, out);
+        else this.operatorTakeover(input.scope, out);
         break;
       case 'shutdown':
         this.onShutdownRequest(input.keepResources, out);
@@ -323,6 +323,8 @@ export class ResourcePolicy {
       // Back from the dead already active: it ran without us (booted alone, or a partition the
       // membership did not see as one) and may hold what we hold. A fresh restart comes up first.
       if (previous === 'dead' && status === 'active') this.askForDuplicates(p, out);
+      // 3+ nodes: what it missed while cut off (e.g. our answer to its `starting`) it learns now.
+      if (previous === 'dead' && this.multi && this.nice && this.commUp && this.shutdown === 'none') this.sendHeld(this.phase === 'stable' && this.ownWorkDone(), undefined, out);
       return;
     }
     p.heard = false;
