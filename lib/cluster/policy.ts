@@ -17,7 +17,7 @@
 import type { Level } from '../log/levels';
 import type { VipSpec } from '../resources/address';
 import { askResourcesMessage, ipRequestMessage, ipRequestRespMessage, resourceMessage, resourceScriptMessage, shutdoneMessage, startingMessage, takeoverMessage, type AskInfo, type RscHold as WireHold, type TakeoverHold } from '../wire/builders';
-import { get, str } from '../wire/message';
+import { get, modifyOrAppend, str } from '../wire/message';
 import type { Message } from '../wire/types';
 import { ALL_RSC, FOREIGN_RSC, HANDOVER_FIELD, LOCAL_RSC, NO_RSC, heldKeys, holdBits, holdName, stonithMessage, withHeld } from './messages';
 import type { GroupReason, GroupSnapshot, NodeStatus, PolicyAction, PolicyConfig, PolicyGroup, PolicyInput, PolicySnapshot, StandbyScope } from './types';
@@ -285,7 +285,8 @@ export class ResourcePolicy {
     const upcount = [...this.peers.values()].filter((p) => p.status === 'active' && !p.gone).length + 1;
     for (const g of ours) {
       const r = this.group(g.key);
-      if (r.want === 'held' || this.pendingGrants.has(g.key)) continue;
+      // Held, asked for, or being given to someone who asked: nothing to request.
+      if (r.want === 'held' || this.pendingGrants.has(g.key) || r.grantTo !== null) continue;
       const holders = this.holderPeers(g.key);
       const grant = this.nice ? holders.length === 0 || !this.multi : upcount < 2;
       if (grant) {
@@ -670,7 +671,7 @@ export class ResourcePolicy {
     }
     this.pendingGrants.delete(key);
     log(out, 'info', `received ip-request-resp ${key} OK ${weown}`);
-    if (get(msg, 'ok') !== 'OK' || this.shutdown !== 'none' || r.want === 'held') return;
+    if (get(msg, 'ok') !== 'OK' || this.shutdown !== 'none' || r.want === 'held') return; // refused, or moot
     // Our own grant was decided on what we knew then: never start what a live peer now holds;
     // nor what a third node holds when the answer comes from another.
     const holder = this.holderPeers(key).find((n) => n !== from);
@@ -1020,6 +1021,7 @@ export class ResourcePolicy {
       return;
     }
     this.shutdown = 'waiting';
+    this.pendingGrants.clear(); // we take nothing any more; late answers are ignored
     for (const n of this.peers.keys()) this.setPlan(n, null, out);
     if (!this.commUp) log(out, 'WARN', 'Shutdown delayed until Communication is up.');
   }
@@ -1070,7 +1072,11 @@ export class ResourcePolicy {
     r.reason = reason;
     if (want === 'held') {
       r.failure = null;
-      r.grantTo = null; // a promised answer is void once we keep the group
+      // A promised answer is void once we keep the group: the asker hears "no" (ok=NO: heartbeat's
+      // rc.d/ip-request-resp takes nothing then), so that it stops waiting.
+      const asker = r.grantTo === null ? undefined : this.peers.get(r.grantTo);
+      if (asker && this.alive(asker)) out.push({ type: 'send', message: modifyOrAppend(ipRequestRespMessage(asker.name, key, false), str('ok', 'NO')) });
+      r.grantTo = null;
       // Claimed before it is acquired (heartbeat's rule), so our `rsc_hold` never hides it.
       if (this.nice) this.claim |= this.bitsOf(this.me, [key]);
     } else {
