@@ -977,9 +977,11 @@ export class ResourcePolicy {
 
   private onPartitionHealed(node: string, out: Out): void {
     const p = this.peers.get(node);
-    if (!p || this.shutdown !== 'none') return;
+    if (!p) return;
     p.stable = false;
     p.gone = false;
+    this.advertisedStable = false; // what we said while cut off may be lost: say it again
+    if (this.shutdown !== 'none') return;
     log(out, 'WARN', `hbd: partition with ${node} healed: a group held on both sides stays with its preferred node (else the one first in ha.cf), which asks for it with ip-request; the other releases it (heartbeat would restart both nodes)`);
     this.askForDuplicates(p, out);
     if (this.nice) this.sendHeld(this.isStable(), undefined, out);
