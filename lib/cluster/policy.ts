@@ -1137,7 +1137,8 @@ export class ResourcePolicy {
    */
   private onPlanExecuted(node: string, addresses: readonly string[], out: Out): void {
     for (const r of this.groups.values()) {
-      if (r.want === 'held' || r.state !== 'none' || !r.g.vips.some((v) => addresses.includes(v.address))) continue;
+      // Wanted, or granted to ourselves and about to start (our own answer is on its way): keep.
+      if (r.want === 'held' || this.pendingGrants.has(r.g.key) || r.state !== 'none' || !r.g.vips.some((v) => addresses.includes(v.address))) continue;
       log(out, 'WARN', `hbd: the engine took over ${r.g.key}'s address at ${node}'s death, but the group stays with ${this.holderPeers(r.g.key)[0] ?? 'no one'}; removing it`);
       r.state = 'stopping';
       r.reason = 'takeover';
