@@ -10,6 +10,7 @@ import type { ReloadResult } from './control/types';
 import { describeErrno } from './errors';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
+import type { MetricsAddress } from './metrics/address';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
@@ -27,6 +28,11 @@ export interface DaemonOptions {
   /** Copy every log line to stderr (foreground runs). */
   readonly logStderr: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Where to serve Prometheus metrics (`start --metrics`, else ha.cf `hbd_metrics`); null: off.
+   * Served with serveMetrics() (lib/metrics/endpoint.ts) once the daemon has its status report.
+   */
+  readonly metrics?: MetricsAddress | null;
 }
 
 const PID_FILE = 'hbd.pid';
