@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerCheck } from './check';
 import { register as registerClStatus } from './cl-status';
 import { register as registerDecode } from './decode';
+import { register as registerExport } from './export';
 import { EXIT_USAGE } from './options';
 import { register as registerReload } from './reload';
 import { register as registerStandby } from './standby';
@@ -15,7 +16,7 @@ import { version } from '../version';
 type Register = (program: Command) => void;
 
 /** Every subcommand module exports `register`; the order here is the order in `--help`. */
-const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerDecode];
+const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerDecode, registerExport];
 
 export function buildProgram(): Command {
   const program = new Command('hbd')
@@ -34,7 +35,11 @@ Environment:
     )
     .exitOverride();
   for (const register of subcommands) register(program);
-  program.commands.forEach((c) => c.exitOverride());
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 
