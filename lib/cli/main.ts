@@ -5,6 +5,7 @@ import { register as registerCheck } from './check';
 import { register as registerClStatus } from './cl-status';
 import { register as registerDecode } from './decode';
 import { register as registerExport } from './export';
+import { register as registerInstallService } from './install-service';
 import { EXIT_USAGE } from './options';
 import { register as registerReload } from './reload';
 import { register as registerStandby } from './standby';
@@ -16,7 +17,7 @@ import { version } from '../version';
 type Register = (program: Command) => void;
 
 /** Every subcommand module exports `register`; the order here is the order in `--help`. */
-const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerDecode, registerExport];
+const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerDecode, registerExport, registerInstallService];
 
 export function buildProgram(): Command {
   const program = new Command('hbd')
