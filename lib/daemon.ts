@@ -11,6 +11,8 @@ import { describeErrno } from './errors';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
 import type { MetricsAddress } from './metrics/address';
+import { GapTracker } from './metrics/gaps';
+import { classifyAuthFailure, MetricsRecorder } from './metrics/recorder';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
@@ -122,6 +124,9 @@ export class Daemon {
    * control socket, the stall guard), with the exit status for `hbd start`.
    */
   readonly stopped = new Promise<number>((resolve) => (this.markStopped = resolve));
+  /** What the metrics endpoint shows beyond the status report (serveMetrics(…, this.metrics)). */
+  readonly metrics = new MetricsRecorder();
+  private readonly gaps = new GapTracker(this.metrics);
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
 
@@ -270,6 +275,8 @@ export class Daemon {
 
   private onTransportEvent(e: TransportEvent): void {
     if (this.stopping) return;
+    if (e.type === 'status') this.gaps.onStatus(e.node, e.generation, e.seq, e.mono);
+    else if (e.type === 'auth-fail') this.metrics.onAuthFailure(classifyAuthFailure(e.reason), 1);
     switch (e.type) {
       case 'stall-stop':
         this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import { parseHaCf } from '../lib/config/hacf';
 import { parseMetricsAddress } from '../lib/metrics/address';
 import { serveMetrics } from '../lib/metrics/endpoint';
+import { GapTracker } from '../lib/metrics/gaps';
 import { Histogram } from '../lib/metrics/histogram';
 import { AUTH_FAILURE_REASONS, classifyAuthFailure, MetricsRecorder } from '../lib/metrics/recorder';
 import { CONTENT_TYPE } from '../lib/metrics/render';
@@ -82,7 +83,24 @@ test('every auth-fail text of the transport is classified into a fixed reason', 
   assert.equal(classifyAuthFailure(verdictReason({ verdict: 'unknown-key-index', index: 7 } as never)), 'unknown-key-index');
   assert.equal(classifyAuthFailure(verdictReason({ verdict: 'unsigned' } as never)), 'unsigned');
   assert.equal(classifyAuthFailure(verdictReason({ verdict: 'unverified' } as never)), 'unverified');
+  assert.equal(classifyAuthFailure('unknown node'), 'unknown-node');
   assert.equal(classifyAuthFailure('netstring: bad length'), 'malformed');
+});
+
+test('heartbeat gaps: one per new sequence number, duplicates on other links ignored, a restart measured', () => {
+  const rec = new MetricsRecorder();
+  const gaps = new GapTracker(rec);
+  gaps.onStatus('b', 7, 10, 1000);
+  gaps.onStatus('b', 7, 10, 1000.2); // the same beat on eth1
+  gaps.onStatus('b', 7, 11, 2000);
+  gaps.onStatus('b', 7, 11, 2000.3);
+  gaps.onStatus('b', 7, 12, 5500); // late
+  gaps.onStatus('b', 8, 1, 9500); // restarted with a new generation
+  gaps.onStatus('c', 1, 1, 100);
+  const b = rec.gaps.get('b')!.snapshot();
+  assert.equal(b.count, 3);
+  assert.equal(b.sum, 1 + 3.5 + 4);
+  assert.equal(rec.gaps.has('c'), false, 'a first status is no gap');
 });
 
 test('histogram buckets are cumulative and +Inf counts everything', () => {

@@ -28,7 +28,7 @@ export function classifyAuthFailure(text: string): AuthFailureReason {
   if (/^key index \d+ is not in authkeys/.test(text)) return 'unknown-key-index';
   if (text.startsWith('unsigned')) return 'unsigned';
   if (text.startsWith('signature not verified')) return 'unverified';
-  if (/not in ha\.cf|unknown node/.test(text)) return 'unknown-node';
+  if (text === 'unknown node') return 'unknown-node';
   return 'malformed';
 }
 
