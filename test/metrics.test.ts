@@ -2,7 +2,9 @@
 // states from the StatusReport, the recorder's histograms and counters, and bad requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 
 import { parseHaCf } from '../lib/config/hacf';
 import { parseMetricsAddress } from '../lib/metrics/address';
@@ -225,4 +227,24 @@ test('resource label space is bounded: past the limit, series fold into "other"'
   for (let i = 0; i < 600; i++) rec.onResourceAction(`r${i}`, 'start', 1, true);
   assert.equal(rec.resources.size, 513);
   assert.equal([...rec.resources.values()].filter((s) => s.resource === 'other')[0].durations.snapshot().count, 88);
+});
+
+test('the README metrics table lists exactly the families a scrape shows, with their types', async () => {
+  const text = fs.readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+  const at = text.indexOf('<!-- metrics:');
+  assert.ok(at >= 0, 'README has the metrics table');
+  const documented = new Map<string, string>();
+  for (const line of text.slice(at).split('\n').slice(3)) {
+    if (!line.startsWith('|')) break;
+    const [names, type] = line.split('|').slice(1, 3);
+    for (const m of names.matchAll(/`(hbd_[a-z_]+)`/g)) documented.set(m[1], type.trim());
+  }
+  const ep = await serveMetrics({ host: '127.0.0.1', port: 0 }, () => sampleReport(), () => undefined);
+  try {
+    const body = (await get(ep.server.url)).body;
+    const scraped = new Map([...body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    assert.deepEqual([...documented].sort(), [...scraped].sort());
+  } finally {
+    await ep.server.close();
+  }
 });
