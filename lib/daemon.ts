@@ -11,6 +11,9 @@ import { describeErrno } from './errors';
 import { AuthFailLog } from './log/auth-fail-log';
 import { Logger } from './log/logger';
 import type { Level } from './log/levels';
+import type { MetricsAddress } from './metrics/address';
+import { GapTracker } from './metrics/gaps';
+import { classifyAuthFailure, MetricsRecorder } from './metrics/recorder';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
@@ -29,6 +32,11 @@ export interface DaemonOptions {
   /** Copy every log line to stderr (foreground runs). */
   readonly logStderr: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Where to serve Prometheus metrics (`start --metrics`, else ha.cf `hbd_metrics`); null: off.
+   * Served with serveMetrics() (lib/metrics/endpoint.ts) once the daemon has its status report.
+   */
+  readonly metrics?: MetricsAddress | null;
 }
 
 const PID_FILE = 'hbd.pid';
@@ -126,6 +134,9 @@ export class Daemon {
   private closing = false;
   private commUp = false;
   private readonly onCommUp: (() => void)[] = [];
+  /** What the metrics endpoint shows beyond the status report (serveMetrics(…, this.metrics)). */
+  readonly metrics = new MetricsRecorder();
+  private readonly gaps = new GapTracker(this.metrics);
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
 
@@ -346,6 +357,8 @@ export class Daemon {
 
   private onTransportEvent(e: TransportEvent): void {
     if (this.closing) return;
+    if (e.type === 'status') this.gaps.onStatus(e.node, e.generation, e.seq, e.mono);
+    else if (e.type === 'auth-fail') this.metrics.onAuthFailure(classifyAuthFailure(e.reason), e.count);
     switch (e.type) {
       case 'stall-stop':
         this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);

@@ -26,6 +26,16 @@ const keys = (name: string, text: string, expect: Expect[]): Case => ({ name, fi
 const res = (name: string, text: string, expect: Expect[]): Case => ({ name, file: 'haresources', text, expect });
 
 const CASES: readonly Case[] = [
+  // --- hbd_metrics (hbd extension)
+  hacf('hbd_metrics with a port only', 'hbd_metrics 9694', [['note', 1, 'hbd_metrics is an hbd extension; heartbeat refuses this directive', 'keep it out of ha.cf files shared with heartbeat nodes']]),
+  hacf('hbd_metrics with a host name', 'hbd_metrics localhost:9694', [
+    ['note', 1, 'hbd_metrics is an hbd extension; heartbeat refuses this directive'],
+    ['error', 1, 'hbd_metrics: invalid metrics listen address [localhost] in [localhost:9694]: an IP address is needed, not a host name', 'write PORT (listens on 127.0.0.1) or ADDR:PORT with an IPv4 address, e.g. 127.0.0.1:9694 or 0.0.0.0:9694'],
+  ]),
+  hacf('hbd_metrics with a bad port', 'hbd_metrics 127.0.0.1:70000', [
+    ['note', 1, 'hbd_metrics is an hbd extension; heartbeat refuses this directive'],
+    ['error', 1, 'hbd_metrics: invalid metrics port [70000] in [127.0.0.1:70000]'],
+  ]),
   // --- time syntax and timing constraints (spec §7.1)
   hacf('keepalive with an s suffix', 'keepalive 2s', [['error', 1, 'keepalive: invalid time [2s]: heartbeat does not accept the unit "s"', 'write 2 (a plain number is seconds) or 2000ms']]),
   hacf('deadtime with sec', 'deadtime 10sec', [['error', 1, 'deadtime: invalid time [10sec]: heartbeat does not accept the unit "sec"', 'write 10 (a plain number is seconds) or 10000ms']]),
@@ -176,7 +186,7 @@ test('every directive of heartbeat 3.0 (spec §9.2) and hbd_stall_limit is in th
     debugfile logfacility use_logd conn_logd_time syslogmsgfmt log_badpack debug realtime rtprio memreserve hbgenmethod
     uuidfrom msgfmt compression compression_threshold traditional_compression max_rexmit_delay autojoin env coredumps coreroot
     use_apphbd cluster quorum_server crm pacemaker crm_daemon_dir crmd_spawns_pengine record_config_changes
-    record_pengine_inputs enable_config_writes normalpoll hbd_stall_limit`.split(/\s+/);
+    record_pengine_inputs enable_config_writes normalpoll hbd_stall_limit hbd_metrics`.split(/\s+/);
   assert.deepEqual(spec.filter((n) => directive(n) === undefined), []);
   assert.deepEqual(DIRECTIVES.map((d) => d.name).filter((n) => !spec.includes(n)), []);
 });

@@ -201,7 +201,7 @@ test('systemd::UNIT resources: found in the unit directories, a wrong argument c
   await withConfigDir(files, (dir) => {
     const seen: string[] = [];
     const r = loadConfig(dir, opts({ host: { ...bareHost, interfaceExists: () => true, systemdUnit: (u) => (seen.push(u), `/lib/systemd/system/${u}`) } }));
-    assert.deepEqual(summary(r.diagnostics, dir), ['haresources:2: error: resource [systemd]: systemd takes one argument, the unit, got 0']);
+    assert.deepEqual(summary(r.diagnostics, dir), ['haresources:2: error: resource [systemd]: systemd takes exactly one argument, got 0']);
     assert.deepEqual(seen, ['nginx.service']);
     assert.deepEqual(r.resolved.resourceGroups[0].runners, [{ kind: 'systemd', unit: 'nginx.service', path: '/lib/systemd/system/nginx.service' }]);
   });

@@ -6,6 +6,8 @@ import type { ResourceRunner } from '../config/host';
 import { loadConfig, type LoadResult } from '../config/load';
 import type { Resolved } from '../config/resolved';
 import type { Medium } from '../config/types';
+import { formatMetricsAddress } from '../metrics/address';
+import { METRICS_PATH } from '../metrics/server';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, withConfigDir, withNode } from './options';
 
 interface CheckOptions {
@@ -111,6 +113,7 @@ function describe(v: Resolved): string[] {
   rows.push(['auth', v.auth ? `${v.auth.method}, signing with index ${v.auth.index} (accepting ${v.auth.accepted.join(', ')})` : '(not usable)']);
   if (v.wire) rows.push(['wire format', `${v.wire.format} (msgfmt ${v.wire.msgfmt})`]);
   if (v.autoFailback) rows.push(['auto_failback', v.autoFailback]);
+  if (v.metrics) rows.push(['metrics', `http://${formatMetricsAddress(v.metrics)}${METRICS_PATH} (hbd_metrics)`]);
   if (v.resourceGroups.length === 0) rows.push(['resources', '(none)']);
   const width = Math.max(...rows.map(([l]) => l.length), 'resource group'.length) + 1;
   const out = rows.map(([l, text]) => `  ${`${l}:`.padEnd(width + 1)}${text}`);

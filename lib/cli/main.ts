@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { register as registerCheck } from './check';
 import { register as registerClStatus } from './cl-status';
 import { register as registerDecode } from './decode';
+import { register as registerExport } from './export';
+import { register as registerInstallService } from './install-service';
 import { register as registerResource } from './resource';
 import { EXIT_USAGE } from './options';
 import { register as registerReload } from './reload';
@@ -16,7 +18,7 @@ import { version } from '../version';
 type Register = (program: Command) => void;
 
 /** Every subcommand module exports `register`; the order here is the order in `--help`. */
-const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerResource, registerDecode];
+const subcommands: Register[] = [registerStart, registerStop, registerStatus, registerReload, registerStandby, registerClStatus, registerCheck, registerResource, registerDecode, registerExport, registerInstallService];
 
 export function buildProgram(): Command {
   const program = new Command('hbd')
@@ -35,7 +37,11 @@ Environment:
     )
     .exitOverride();
   for (const register of subcommands) register(program);
-  program.commands.forEach((c) => c.exitOverride());
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

@@ -4,18 +4,20 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 
 import { formatDiagnostic, hasErrors, sortDiagnostics } from '../config/diagnostics';
 import { loadConfig } from '../config/load';
 import type { ClusterConfig } from '../config/types';
 import { alreadyRunningMessage, Daemon, runningPid } from '../daemon';
+import { formatMetricsAddress, parseMetricsAddress, type MetricsAddress } from '../metrics/address';
 import { describeMissing, missing, readEffectiveCapabilities } from '../service/capabilities';
 import { EXIT_FAILURE, EXIT_OK, withConfigDir, withNode, withRunDir, withStateDir, type CommonOptions } from './options';
 
 interface StartOptions extends CommonOptions {
   stderr: boolean;
   daemon?: boolean;
+  metrics?: MetricsAddress;
 }
 
 /** Set in the detached child of `--daemon`: the fd to write `ready` to once the daemon is up. */
@@ -67,7 +69,7 @@ async function runForeground(opts: StartOptions): Promise<number> {
   if (!config) return EXIT_FAILURE;
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ config, stateDir: opts.stateDir, runDir: opts.runDir, logStderr: opts.stderr });
+    daemon = await Daemon.start({ config, stateDir: opts.stateDir, runDir: opts.runDir, logStderr: opts.stderr, metrics: opts.metrics ?? config.metrics });
   } catch (e) {
     err(`hbd: not started: ${(e as Error).message}\n`);
     return EXIT_FAILURE;
@@ -106,7 +108,7 @@ async function runDaemonized(opts: StartOptions): Promise<number> {
   if (!preflight(opts)) return EXIT_FAILURE;
   // Absolute paths: the daemon runs in / so that it holds no mount busy.
   const abs = (p: string) => path.resolve(p);
-  const args = [abs(process.argv[1]), 'start', '-c', abs(opts.configDir), '--state-dir', abs(opts.stateDir), '--run-dir', abs(opts.runDir), ...(opts.node === undefined ? [] : ['--node', opts.node]), '--no-stderr'];
+  const args = [abs(process.argv[1]), 'start', '-c', abs(opts.configDir), '--state-dir', abs(opts.stateDir), '--run-dir', abs(opts.runDir), ...(opts.node === undefined ? [] : ['--node', opts.node]), ...(opts.metrics === undefined ? [] : ['--metrics', formatMetricsAddress(opts.metrics)]), '--no-stderr'];
   const child = spawn(process.execPath, [...process.execArgv, ...args], {
     detached: true,
     cwd: '/',
@@ -138,12 +140,19 @@ async function runDaemonized(opts: StartOptions): Promise<number> {
   });
 }
 
+function metricsOption(text: string): MetricsAddress {
+  const r = parseMetricsAddress(text);
+  if (!r.ok) throw new InvalidArgumentError(`${r.message}: ${r.hint}`);
+  return r.value;
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('start')
     .description('run the cluster daemon (as root) in the foreground until SIGTERM or SIGINT, or in the background with --daemon')
     .option('--no-stderr', 'do not copy log lines to stderr')
     .option('--daemon', 'detach once the media are open (the exit status says whether it started); stop it with hbd stop')
+    .option('--metrics <[addr:]port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (default address 127.0.0.1); overrides ha.cf hbd_metrics', metricsOption)
     .addHelpText(
       'after',
       `

@@ -1,23 +1,44 @@
 // `hbd status [--json]`: what the running daemon knows — nodes, links, groups, transport, counters.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 
-import { call } from '../control/client';
+import { call, ControlClientError } from '../control/client';
 import type { Counters, NodeReport, StatusAnswer } from '../control/types';
 import { talk, processIo, type Io } from './control';
-import { EXIT_OK, withRunDir } from './options';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, withRunDir } from './options';
 
 interface StatusOptions {
   runDir: string;
   json?: boolean;
+  watch?: boolean;
+  interval?: number;
+  count?: number;
+}
+
+/** Home the cursor and clear the screen (ANSI), so each refresh replaces the last one. */
+export const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+
+function positiveNumber(what: string, integer: boolean): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!(n > 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${what} must be a positive ${integer ? 'whole number' : 'number'}, got ${text}`);
+    return n;
+  };
 }
 
 export function register(program: Command): void {
   const cmd = new Command('status')
     .description('show the running daemon: nodes, links, resource groups, transport, counters')
     .option('--json', 'print the daemon\'s status report as one JSON document')
-    .addHelpText('after', '\nExit status: 0 the daemon answered; 1 it is not running (or refused).')
-    .action(async (opts: StatusOptions) => {
-      process.exitCode = await runStatus(opts, processIo);
+    .option('-w, --watch', 'refresh the view on the terminal every second until Ctrl-C')
+    .option('--interval <seconds>', 'with --watch: seconds between refreshes', positiveNumber('--interval', false), 1)
+    .option('--count <n>', 'with --watch: stop after N refreshes', positiveNumber('--count', true))
+    .addHelpText('after', '\nExit status: 0 the daemon answered (--watch: at the last refresh); 1 it is not running (or refused).')
+    .action(async (opts: StatusOptions, command: Command) => {
+      if (opts.watch && opts.json) command.error('hbd status: --watch shows the terminal view; --json is for one report (run it in a loop instead)', { exitCode: EXIT_USAGE });
+      for (const o of ['interval', 'count'] as const) {
+        if (!opts.watch && command.getOptionValueSource(o) === 'cli') command.error(`hbd status: --${o} goes with --watch`, { exitCode: EXIT_USAGE });
+      }
+      process.exitCode = opts.watch ? await watchStatus(opts, processIo, untilSigint()) : await runStatus(opts, processIo);
     });
   program.addCommand(withRunDir(cmd));
 }
@@ -32,6 +53,49 @@ export function runStatus(opts: StatusOptions, io: Io): Promise<number> {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** Resolves on Ctrl-C (the listener goes away with `done`). */
+function untilSigint(): { stopped: Promise<void>; done: () => void } {
+  let done = (): void => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    done = () => process.off('SIGINT', resolve);
+  });
+  return { stopped, done };
+}
+
+/**
+ * `status --watch`: redraw the status every interval until `stop.stopped` (Ctrl-C) or `count`
+ * refreshes. A daemon that goes away is shown as such and watched for until it returns.
+ */
+export async function watchStatus(opts: StatusOptions, io: Io, stop: { stopped: Promise<void>; done: () => void }): Promise<number> {
+  const intervalMs = (opts.interval ?? 1) * 1000;
+  let interrupted = false;
+  void stop.stopped.then(() => (interrupted = true));
+  let code = EXIT_OK;
+  try {
+    for (let n = 1; !interrupted; n++) {
+      let frame: string;
+      try {
+        frame = formatStatus(await call<StatusAnswer>(opts.runDir, { cmd: 'status' }), Date.now());
+        code = EXIT_OK;
+      } catch (e) {
+        if (!(e instanceof ControlClientError)) throw e;
+        frame = `hbd status: ${e.message}\n`;
+        code = EXIT_FAILURE;
+      }
+      const footer = `\n(every ${intervalMs / 1000} s, ${new Date().toISOString()}; Ctrl-C to quit)\n`;
+      io.out(CLEAR_SCREEN + frame + footer);
+      if (opts.count !== undefined && n >= opts.count) break;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stop.stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, intervalMs)))]);
+      clearTimeout(timer);
+    }
+  } finally {
+    stop.done();
+  }
+  return code;
 }
 
 /** "3d 4h", "5m 2s", "812ms": how long ago, for people. */

@@ -2,6 +2,7 @@
 // written, heartbeat's default, how its value is validated, and what hbd does with it.
 // hacf.ts reads lines and dispatches through this table; nothing else knows directive names.
 import { SYSLOG_FACILITY } from '../log/levels';
+import { parseMetricsAddress, type MetricsAddress } from '../metrics/address';
 import { parseHost, parseInterfaceName, parseMulticastGroup } from './addresses';
 import type { Sink } from './diagnostics';
 import { parseTime } from './time';
@@ -49,6 +50,7 @@ export interface Settings {
   logBadPacket: boolean;
   syslogMsgFmt: boolean;
   cluster: string;
+  metrics: MetricsAddress;
 }
 
 /** A setting's value and the ha.cf line that set it (null: heartbeat's default). */
@@ -400,6 +402,7 @@ export const DIRECTIVES: readonly Directive[] = [
   setting('initdead', 'initdead', parseTime, null),
   setting('deadping', 'deadping', parseTime, null),
   setting('hbd_stall_limit', 'stallLimit', positiveTime, null, EXTENSION),
+  setting('hbd_metrics', 'metrics', parseMetricsAddress, null, EXTENSION),
   udpport,
   bcast,
   mcast,

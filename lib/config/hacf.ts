@@ -137,6 +137,7 @@ function finish(draft: Draft, seenAt: ReadonlyMap<string, number>, sink: Sink): 
     maxRexmitDelayMs: s.maxRexmitDelay?.value ?? 250,
     clusterName: s.cluster?.value ?? 'linux-ha',
     env: draft.env,
+    metrics: s.metrics?.value ?? null,
   };
 }
 

@@ -30,6 +30,7 @@ const LABEL: Readonly<Record<ConfigField, string>> = {
   maxRexmitDelayMs: 'max_rexmit_delay',
   clusterName: 'cluster',
   env: 'env',
+  metrics: 'hbd_metrics',
   localNode: 'this node\'s name',
   localNodeSource: 'this node\'s name',
   authKeys: 'authkeys',

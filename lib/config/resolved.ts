@@ -1,5 +1,6 @@
 // What hbd understood from the files, as plain JSON-able data for `hbd check` — built even when
 // there are errors, from whatever parts could be read. Never contains key material.
+import type { MetricsAddress } from '../metrics/address';
 import type { AuthKeys, AuthMethod, WireFormat } from '../wire/types';
 import type { ResourceRunner } from './host';
 import type { LocalNode } from './nodename';
@@ -17,6 +18,8 @@ export interface Resolved {
   readonly auth: { readonly method: AuthMethod; readonly index: number; readonly accepted: readonly number[] } | null;
   readonly wire: { readonly msgfmt: string; readonly format: WireFormat } | null;
   readonly autoFailback: AutoFailback | null;
+  /** hbd_metrics: where `hbd start` serves Prometheus metrics (null: off). */
+  readonly metrics: MetricsAddress | null;
   /** `runners[i]`: what `hbd start` on this host does with `resources[i]`. */
   readonly resourceGroups: ReadonlyArray<{ readonly node: string; readonly key: string; readonly line: number; readonly resources: readonly string[]; readonly runners: readonly ResourceRunner[] }>;
 }
@@ -55,6 +58,7 @@ export function resolvedView(p: ResolvedParts): Resolved {
     auth: send ? { method: send.method, index: send.index, accepted: p.authKeys!.keys.map((k) => k.index) } : null,
     wire: h ? { msgfmt: h.msgfmt, format: h.wireFormat } : null,
     autoFailback: h?.autoFailback ?? null,
+    metrics: h?.metrics ?? null,
     resourceGroups: p.groups.map((g, i) => ({ node: g.node, key: g.key, line: g.line, resources: g.resources.map((r) => r.text), runners: p.runners[i] })),
   };
 }

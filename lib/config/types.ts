@@ -1,5 +1,6 @@
 // The typed, validated configuration: what every later part of hbd reads instead of the files.
 // Everything carries the ha.cf / haresources line it came from, for log messages.
+import type { MetricsAddress } from '../metrics/address';
 import type { AuthKeys, WireFormat } from '../wire/types';
 
 export interface NodeDecl {
@@ -119,6 +120,8 @@ export interface HaCf {
   readonly clusterName: string;
   /** `env NAME=value`: exported as HA_NAME=value to resource scripts. */
   readonly env: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  /** `hbd_metrics ADDR:PORT` (hbd extension): where the Prometheus endpoint listens; null: off. */
+  readonly metrics: MetricsAddress | null;
 }
 
 export interface ConfigFiles {
