@@ -1,12 +1,26 @@
-// The daemon: wires configuration, state, transport, membership and logging together and owns
-// start and shutdown. Policy lives in the parts; this file only connects them.
+// The daemon: wires configuration, state, transport, membership, resource policy, resources, the
+// control socket, metrics and logging together and owns start and shutdown. Policy lives in the
+// parts; this file only connects them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { formatDiagnostic } from './config/diagnostics';
 import { reloadConfig, type ConfigField } from './config/reload';
 import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
-import type { ReloadResult } from './control/types';
+import { ResourceExecutor } from './cluster/executor';
+import { ResourcePolicy } from './cluster/policy';
+import { policyConfigFrom } from './cluster/types';
+import { parseBuiltinArgs } from './config/resource-args';
+import type { Resource } from './config/types';
+import { configParameters } from './control/parameters';
+import { ControlServer } from './control/server';
+import type { ActionResult, ControlHandler, NodeReport, ReloadResult, Scope, StatusReport } from './control/types';
+import type { MetricsEndpoint } from './metrics/endpoint';
+import { serveMetrics } from './metrics/endpoint';
+import type { AddressBackend, AddressEntry, VipSpec } from './resources/address';
+import { createNativeAddressBackend, DEFAULT_ANNOUNCE } from './resources/address-native';
+import { resolveVip } from './resources/ipaddr';
+import { createGroupRunners, registryOptions, selectAddressBackend } from './resources/registry';
 import { describeErrno } from './errors';
 import { AuthFailLog } from './log/auth-fail-log';
 import { Logger } from './log/logger';
@@ -23,7 +37,7 @@ import { watchdogFromEnv } from './systemd';
 import { selectTransport } from './transport/select';
 import type { Medium, PingNodeSpec, Transport, TransportEvent, TransportOptions } from './transport/types';
 import { version } from './version';
-import { shutdoneMessage } from './wire/builders';
+import type { Message } from './wire/types';
 
 export interface DaemonOptions {
   readonly config: ClusterConfig;
@@ -110,6 +124,19 @@ function claimPidFile(runDir: string): string {
   return file;
 }
 
+/**
+ * The address the engine may add by itself at a holder's death (contract C): an IPaddr, IPaddr2 or
+ * IPv6addr resource resolved against this host's addresses (findif); null for anything else or an
+ * address that cannot be resolved here (its resource then reports why when it is started).
+ */
+function vipOf(r: Resource, entries: readonly AddressEntry[]): VipSpec | null {
+  if (r.script !== 'IPaddr' && r.script !== 'IPaddr2' && r.script !== 'IPv6addr') return null;
+  const a = parseBuiltinArgs(r.script, r.args);
+  if (!a.ok || a.value.type === 'systemd') return null;
+  const v = resolveVip(a.value, entries);
+  return v.ok ? v.vip : null;
+}
+
 /** Settings the running daemon applies on reload; everything else waits for a restart. */
 const LIVE_FIELDS: ReadonlySet<ConfigField> = new Set<ConfigField>(['logging']);
 
@@ -132,13 +159,20 @@ export class Daemon {
   readonly stopped = new Promise<number>((resolve) => (this.markStopped = resolve));
   /** Set once the transport is being closed: from then on events are dropped. */
   private closing = false;
-  private commUp = false;
-  private readonly onCommUp: (() => void)[] = [];
   /** What the metrics endpoint shows beyond the status report (serveMetrics(…, this.metrics)). */
   readonly metrics = new MetricsRecorder();
-  private readonly gaps = new GapTracker(this.metrics);
+  private readonly gaps: GapTracker;
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
+  private executor!: ResourceExecutor;
+  private policy!: ResourcePolicy;
+  private control: ControlServer | null = null;
+  private metricsEndpoint: MetricsEndpoint | null = null;
+  private readonly startedAt = Date.now();
+  /** Wall ms of each node's last status change, for `hbd status`. */
+  private readonly since = new Map<string, number>();
+  private readonly counters = { packetsIn: 0, authFailures: 0, lateHeartbeats: 0, largestGapMs: 0 };
+  private fallbackReason: string | null = null;
 
   private constructor(
     private cfg: ClusterConfig,
@@ -151,6 +185,17 @@ export class Daemon {
   ) {
     const known = new Set([...cfg.nodes.map((n) => n.name), ...cfg.pingNodes.map((p) => p.address), ...cfg.pingGroups.map((g) => g.name)]);
     this.authFails = new AuthFailLog((name) => known.has(name));
+    const metrics = this.metrics;
+    const counters = this.counters;
+    this.gaps = new GapTracker({
+      onHeartbeatGap(node: string, ms: number) {
+        counters.largestGapMs = Math.max(counters.largestGapMs, ms);
+        metrics.onHeartbeatGap(node, ms);
+      },
+      onAuthFailure: (r, c) => metrics.onAuthFailure(r, c),
+      onTakeover: (ms) => metrics.onTakeover(ms),
+      onResourceAction: (res, op, ms, ok) => metrics.onResourceAction(res, op, ms, ok),
+    });
   }
 
   /** Starts everything; rejects (after logging) when a medium cannot be opened. */
@@ -235,6 +280,8 @@ export class Daemon {
       Math.random,
     );
     const d = new Daemon(cfg, log, opts.logStderr, transport, membership, pidFile, env);
+    d.fallbackReason = fallbackReason;
+    await d.setUpResources();
     // The first status (st=init) already carries the start-up dt and flow control: those settings
     // go to the transport before it starts, the rest (status up, its log line) after.
     const startActions = membership.start(monoNowMs());
@@ -253,8 +300,14 @@ export class Daemon {
     }
     d.alive = setInterval(() => undefined, 1 << 30);
     for (const m of cfg.media) log.info(mediumStartedText(m, cfg.udpPort));
-    if (cfg.resources.length > 0) {
-      log.warn(`haresources has ${cfg.resources.length} resource group(s), but this hbd only runs membership: no resource is started or stopped`);
+    try {
+      d.control = await ControlServer.listen({ runDir: opts.runDir, handler: d.controlHandler(), log: (level, text) => d.log.log(level, text) });
+      const metricsAt = opts.metrics !== undefined ? opts.metrics : cfg.metrics;
+      if (metricsAt) d.metricsEndpoint = await serveMetrics(metricsAt, () => d.status(), (t) => d.log.warn(t), d.metrics);
+    } catch (e) {
+      log.error(`cannot start: ${(e as Error).message}`);
+      await d.stop('start-up failure', 1);
+      throw e;
     }
     // heartbeat's ping plugins, once per ping medium.
     for (const p of topts.pingNodes ?? []) log.info(p.group ? 'ping group heartbeat started.' : 'ping heartbeat started.');
@@ -265,6 +318,94 @@ export class Daemon {
 
   get transportKind(): 'native' | 'ts' {
     return this.transport.kind;
+  }
+
+  /**
+   * The resource side: the address backend that goes with the transport (rtnetlink with the native
+   * engine, iproute2 with the TypeScript transport), a runner per haresources group, the policy
+   * and what carries out its actions. The engine's takeover plans need this host's addresses to
+   * resolve each group's leading IP resources (findif), read once here.
+   */
+  private async setUpResources(): Promise<void> {
+    const cfg = this.cfg;
+    const backend: AddressBackend = selectAddressBackend(this.transport.kind, () => createNativeAddressBackend());
+    let entries: AddressEntry[] = [];
+    if (cfg.resources.length > 0) {
+      try {
+        entries = await backend.list();
+      } catch (e) {
+        this.log.warn(`cannot list this host's addresses (${(e as Error).message}): IP resources are added when their group starts, not at the peer's death deadline`);
+      }
+    }
+    const runners = createGroupRunners(cfg, {
+      ...registryOptions(cfg, { backend, log: this.log }),
+      onAction: (e) => this.executor.onAction(e),
+    });
+    this.policy = new ResourcePolicy(policyConfigFrom(cfg, (r) => vipOf(r, entries), { pid: process.pid }), monoNowMs());
+    const plans = this.transport.setTakeoverPlan?.bind(this.transport);
+    this.executor = new ResourceExecutor({
+      policy: this.policy,
+      runners,
+      groups: cfg.resources,
+      log: (level, text) => this.log.log(level, text),
+      send: (message: Message) => this.apply([{ type: 'send', message }]),
+      bumpDeadtime: (tag, extraMs) => this.apply(this.membership.bumpDeadtime(tag, extraMs, monoNowMs())),
+      setPlan: plans ? (node, vips, announce) => plans(node, vips && vips.length > 0 ? { vips, announce } : null) : null,
+      announce: DEFAULT_ANNOUNCE,
+      metrics: this.metrics,
+      monoNow: monoNowMs,
+      wallNow: Date.now,
+    });
+  }
+
+  // --- ControlHandler (lib/control): `hbd status|standby|takeover|stop|reload`, cl_status ------------
+
+  status(): StatusReport {
+    const m = this.membership.snapshot();
+    const p = this.policy.snapshot();
+    const nodes: NodeReport[] = m.nodes.map((n) => ({ name: n.name, type: n.type, status: n.status, since: this.since.get(n.name) ?? null, links: n.links }));
+    return {
+      version: version(),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      localNode: this.cfg.localNode,
+      comm: m.comm,
+      autoFailback: this.cfg.autoFailback,
+      nodes,
+      groups: this.executor.groupReports(p.groups),
+      // heartbeat's MCP answers `none` in legacy mode, where it does not track holdings.
+      heldResources: this.cfg.autoFailback === 'legacy' && this.cfg.nodes.length <= 2 ? 'none' : p.rscstatus,
+      transport: { kind: this.transport.kind, reason: this.fallbackReason ? `native engine not in use: ${this.fallbackReason}` : 'the native engine loaded' },
+      counters: {
+        packetsIn: this.counters.packetsIn,
+        packetsOut: Math.max(0, this.transport.highestSeq()),
+        authFailures: this.counters.authFailures,
+        lateHeartbeats: this.counters.lateHeartbeats,
+        largestGapMs: this.counters.largestGapMs,
+        takeovers: [...this.executor.takeovers],
+      },
+      parameters: configParameters(this.cfg),
+    };
+  }
+
+  private controlHandler(): ControlHandler {
+    return {
+      status: () => this.status(),
+      standby: (scope) => this.standby(scope),
+      takeover: (scope) => this.takeover(scope),
+      stop: () => void this.stop('hbd stop'),
+      reload: () => this.reload(),
+    };
+  }
+
+  standby(scope: Scope): ActionResult {
+    if (this.stopping) return { accepted: false, message: 'hbd is shutting down' };
+    return this.executor.request({ type: 'standby', scope });
+  }
+
+  takeover(scope: Scope): ActionResult {
+    if (this.stopping) return { accepted: false, message: 'hbd is shutting down' };
+    return this.executor.request({ type: 'takeover', scope });
   }
 
   /**
@@ -299,40 +440,51 @@ export class Daemon {
   }
 
   /**
-   * Clean shutdown in heartbeat's order (spec §8.8): not before comm-up ("Shutdown delayed until
-   * Communication is up."), then a status, the shutdone notice (peers running heartbeat take it as
-   * "all its resources are released", §5.4), heartbeat's final 2 s in which we still answer
-   * retransmission requests, and the end of beating. Idempotent. `stall`: at once, no notice
-   * (the peers must take over from a node whose JavaScript wedged).
+   * Clean shutdown in heartbeat's order (spec §8.8): a status, then the policy's part — not before
+   * comm-up ("Shutdown delayed until Communication is up."), `resource … info=shutdown`, every
+   * group released last to first, the shutdone notice (peers take over at once) and our own
+   * shutdone back through membership — then heartbeat's final 2 s in which we still answer
+   * retransmission requests, and the end of beating. Idempotent.
+   * `stall` (JavaScript wedged) and `start-up failure`: no notice; beating stops at once so the
+   * peers take over, then our groups are released here so that no address stays up twice.
    * @param status what `hbd start` exits with afterwards (1: the daemon stopped itself).
    */
   stop(reason: string, status = 0): Promise<void> {
     this.stopping ??= (async () => {
       this.notifySystemd('STOPPING=1');
       this.log.debug(1, `shutdown requested: ${reason}`);
-      if (reason !== 'stall') {
-        if (!this.commUp) {
-          this.log.warn('Shutdown delayed until Communication is up.');
-          await new Promise<void>((resolve) => this.onCommUp.push(resolve));
-        }
+      const orderly = reason !== 'stall' && reason !== 'start-up failure';
+      if (orderly) {
         this.transport.setStatus(this.localStatus());
-        this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
-        this.apply([{ type: 'send', message: shutdoneMessage() }]);
+        this.executor.input({ type: 'shutdown', keepResources: false });
+        await this.executor.shutdownComplete;
         await new Promise((resolve) => setTimeout(resolve, FINAL_SHUTDOWN_MS));
       } else {
         this.log.info(`Heartbeat shutdown in progress. (${process.pid})`);
       }
       this.closing = true;
+      this.executor.close();
       if (this.membershipTimer) clearTimeout(this.membershipTimer);
       if (this.authFailTimer) clearTimeout(this.authFailTimer);
       if (this.alive) clearInterval(this.alive);
       await this.transport.stop();
+      if (!orderly) await this.releaseAll();
+      await this.control?.close();
+      await this.metricsEndpoint?.server.close();
       fs.rmSync(this.pidFile, { force: true });
       this.log.info(`${this.cfg.localNode} Heartbeat shutdown complete.`);
       await this.log.close();
       this.markStopped(status);
     })();
     return this.stopping;
+  }
+
+  /** After an emergency stop: every group down, last first, as heartbeat's restart gives them up. */
+  private async releaseAll(): Promise<void> {
+    if (this.cfg.resources.length === 0) return;
+    this.log.info('Giving up all HA resources.');
+    for (const key of this.cfg.resources.map((g) => g.key).reverse()) await this.executor.release(key);
+    this.log.info('All HA resources relinquished.');
   }
 
   /** The local status membership set last (the transport's `st`). */
@@ -357,8 +509,13 @@ export class Daemon {
 
   private onTransportEvent(e: TransportEvent): void {
     if (this.closing) return;
+    if (e.type === 'status' || e.type === 'message') this.counters.packetsIn++;
     if (e.type === 'status') this.gaps.onStatus(e.node, e.generation, e.seq, e.mono);
-    else if (e.type === 'auth-fail') this.metrics.onAuthFailure(classifyAuthFailure(e.reason), e.count);
+    else if (e.type === 'peer-late') this.counters.lateHeartbeats++;
+    else if (e.type === 'auth-fail') {
+      this.counters.authFailures += e.count;
+      this.metrics.onAuthFailure(classifyAuthFailure(e.reason), e.count);
+    }
     switch (e.type) {
       case 'stall-stop':
         this.log.crit(`hbd's JavaScript side was unresponsive for ${Math.round(e.silentMs)} ms: heartbeats stopped so that the peers take over; restarting`);
@@ -377,9 +534,26 @@ export class Daemon {
         // Outsiders choose this rate: counted and rate-limited here, never one line per packet.
         this.writeAuthFailLines(this.authFails.note(e, monoNowMs()));
         return;
+      case 'plan-executed':
+        this.onPlanExecuted(e);
+        return;
       default:
         this.apply(this.membership.onEvent(e, e.mono));
     }
+  }
+
+  /** The engine added a dead holder's addresses at the deadline itself: say so, tell the policy. */
+  private onPlanExecuted(e: Extract<TransportEvent, { type: 'plan-executed' }>): void {
+    for (const r of e.results) {
+      const where = `${r.vip.address}/${r.vip.prefix} on ${r.label ?? r.vip.iface}`;
+      if (!r.ok) {
+        this.log.error(`hbd: takeover plan for ${e.node}: ${where}: ${r.syscall}: ${r.errno}: ${r.message}`);
+        continue;
+      }
+      const announced = r.firstAnnounceAtMono === null ? 'not announced' : `first ${r.vip.family === 4 ? 'gratuitous ARP' : 'neighbour advertisement'} ${(r.firstAnnounceAtMono - e.deadAtMono).toFixed(3)} ms`;
+      this.log.info(`hbd: takeover plan for ${e.node}: ${where} ${r.changed ? 'added' : 'already present'} ${(r.addedAtMono - e.deadAtMono).toFixed(3)} ms after the death deadline, ${announced}`);
+    }
+    this.executor.input({ type: 'plan-executed', node: e.node, addresses: e.results.filter((r) => r.ok && r.changed).map((r) => r.vip.address) });
   }
 
   private apply(actions: readonly MembershipAction[]): void {
@@ -396,8 +570,7 @@ export class Daemon {
           break;
         case 'comm-up':
           this.transport.setCommUp();
-          this.commUp = true;
-          for (const resolve of this.onCommUp.splice(0)) resolve();
+          this.executor.input({ type: 'comm-up' });
           break;
         case 'mark-dead':
           this.transport.markDead(a.node);
@@ -412,17 +585,29 @@ export class Daemon {
           this.log.log(a.level as Level, a.text);
           break;
         case 'deliver':
+          this.executor.input({ type: 'deliver', from: a.from, message: a.message, own: a.own, comm: a.comm });
+          break;
         case 'node-status':
-        case 'link-status':
+          this.since.set(a.node, Date.now());
+          if (this.isNormalNode(a.node)) this.executor.input({ type: 'node-status', node: a.node, status: a.status, previous: a.previous, message: a.message });
+          break;
         case 'peer-restart':
+          this.executor.input({ type: 'peer-restart', node: a.node, oldGeneration: a.oldGeneration, generation: a.generation });
+          break;
         case 'partition-healed':
-          // Consumed by resource policy and the control socket (later work); recorded for debugging.
-          // Serialised only when it will be logged.
-          if (this.log.debugLevel >= 2) this.log.debug(2, `${a.type}: ${JSON.stringify(a, (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))}`);
+          this.executor.input({ type: 'partition-healed', node: a.node });
+          break;
+        case 'link-status':
+          // Shown by `hbd status` from membership's snapshot; serialised only when it will be logged.
+          if (this.log.debugLevel >= 2) this.log.debug(2, `${a.type}: ${a.node} ${a.link} ${a.status}`);
           break;
       }
     }
     this.armMembershipTimer();
+  }
+
+  private isNormalNode(name: string): boolean {
+    return this.cfg.nodes.some((n) => n.name === name);
   }
 
   private writeAuthFailLines(lines: readonly { level: Level; text: string }[]): void {

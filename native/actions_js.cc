@@ -299,8 +299,11 @@ Vip VipFromJs(const Napi::Env& env, const Napi::Value& v, const std::string& whe
   const std::string label = MaybeString(o, where, "label");
   if (!label.empty()) {
     if (family == 6) throw Napi::TypeError::New(env, where + ".label must be null for IPv6 (got \"" + label + "\")");
-    if (label.size() >= IF_NAMESIZE || label.compare(0, iface.size() + 1, iface + ":") != 0 || label.size() == iface.size() + 1) {
-      throw Napi::TypeError::New(env, where + ".label \"" + label + "\" must be " + iface + ":<something>, at most 15 characters");
+    // label == iface: no alias label (IPaddr2 without NIC:LABEL); the kernel's default label is the
+    // interface name, so it is given as is.
+    const bool alias = label.size() < IF_NAMESIZE && label.compare(0, iface.size() + 1, iface + ":") == 0 && label.size() > iface.size() + 1;
+    if (label != iface && !alias) {
+      throw Napi::TypeError::New(env, where + ".label \"" + label + "\" must be " + iface + " (no alias) or " + iface + ":<something>, at most 15 characters");
     }
     CopyName(vip.label, label);
   }

@@ -1,0 +1,210 @@
+// Failover end to end: `hbd start` daemons in the netns lab with a haresources group of a virtual
+// IP and an LSB service, for every transport pairing. Startup acquisition by the preferred node,
+// takeover of a SIGKILLed holder (the engine's plan with the native engine), auto_failback when it
+// returns, graceful-stop handover, `hbd standby`, and a VIP never held twice once things settle —
+// checked on both namespaces' addresses and the services' state files. Bounds are generous (this
+// machine is shared): timing is measured in bench/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { loadNative } from '../lib/native';
+import { labSkipReason } from './lab/env';
+import { haLogPath, logOf } from './lab/ha-log';
+import { withLab, type Lab, type LabNode } from './lab/lab';
+import type { LabProcess } from './lab/process';
+import { ipIn } from './lab/tools';
+
+type Kind = 'native' | 'ts';
+
+const skipLab = labSkipReason();
+const nativeMissing = loadNative({ HBD_TRANSPORT: 'auto' }).binding === null && process.env.HBD_REQUIRE_NATIVE !== '1';
+const arpingMissing = process.env.CI !== 'true' && !fs.existsSync('/usr/bin/arping') ? 'arping is not installed (apt-get install iputils-arping)' : null;
+const HBD = path.resolve(__dirname, '..', '..', 'bin', 'hbd');
+const VIP = '198.18.0.100';
+
+function skipFor(kinds: Kind[]): string | false {
+  if (skipLab) return skipLab;
+  if (kinds.includes('ts') && arpingMissing) return arpingMissing;
+  if (kinds.includes('native') && nativeMissing) return 'the native addon is not built here';
+  return false;
+}
+
+interface Opts {
+  autoFailback: 'on' | 'off' | 'legacy';
+  keepalive?: string;
+  deadtime?: string;
+}
+
+function haCf(lab: Lab, o: Opts): string {
+  return [
+    'logfile @LOG@',
+    'debug 0',
+    `keepalive ${o.keepalive ?? '100ms'}`,
+    `deadtime ${o.deadtime ?? '1000ms'}`,
+    'warntime 500ms',
+    'initdead 3000ms',
+    'udpport 694',
+    'bcast eth0',
+    `auto_failback ${o.autoFailback}`,
+    'realtime off',
+    `node ${lab.node(1).name}`,
+    `node ${lab.node(2).name}`,
+    '',
+  ].join('\n');
+}
+
+/** An LSB init script whose service is a state file: status texts as LSB scripts print them. */
+function lsbScript(state: string): string {
+  return [
+    '#!/bin/sh',
+    `state='${state}'`,
+    'case "$1" in',
+    '  start) echo "Starting websvc"; touch "$state" ;;',
+    '  stop) echo "Stopping websvc"; rm -f "$state" ;;',
+    '  status) if [ -e "$state" ]; then echo "websvc is running"; else echo "websvc is not running"; exit 3; fi ;;',
+    '  *) echo "Usage: $0 {start|stop|status}" >&2; exit 2 ;;',
+    'esac',
+    'exit 0',
+    '',
+  ].join('\n');
+}
+
+/** One state file per node. */
+function serviceState(node: LabNode): string {
+  return path.join(node.dirs.root, 'lsb-svc.state');
+}
+
+function serviceRunning(node: LabNode): boolean {
+  return fs.existsSync(serviceState(node));
+}
+
+async function startNode(lab: Lab, node: LabNode, kind: Kind, o: Opts): Promise<LabProcess> {
+  const logFile = haLogPath(node);
+  const resourceD = path.join(node.dirs.config, 'resource.d');
+  fs.mkdirSync(resourceD, { recursive: true });
+  // An LSB-style service whose state is a file of this node's own (the namespaces share the file system).
+  fs.writeFileSync(path.join(resourceD, 'websvc'), lsbScript(serviceState(node)), { mode: 0o755 });
+  node.writeConfig({
+    haCf: haCf(lab, o).replace('@LOG@', logFile),
+    authkeys: 'auth 1\n1 sha1 failover-test-secret\n',
+    haresources: `${lab.node(1).name} IPaddr::${VIP}/24/eth0 websvc\n`,
+  });
+  const env = kind === 'native' ? { HBD_TRANSPORT: 'native', HBD_REQUIRE_NATIVE: '1' } : { HBD_TRANSPORT: 'auto', HBD_ADDON_DIR: '/nonexistent-hbd-addon', HBD_REQUIRE_NATIVE: '0' };
+  return node.spawn([...node.hbdArgv('start'), '--no-stderr'], { env, logFile, name: `hbd-${kind}` });
+}
+
+async function hasVip(node: LabNode): Promise<boolean> {
+  const r = await ipIn(node.ns, ['-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+  return r.stdout.includes(` ${VIP}/24 `);
+}
+
+/** Polls until `pred` holds, at most `ms`; rejects with `what` and both nodes' log tails. */
+async function until(lab: Lab, what: string, ms: number, pred: () => Promise<boolean> | boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const tail = (n: LabNode) => logOf(n).split('\n').slice(-40).join('\n');
+  throw new Error(`${what}: not within ${ms} ms\n--- ${lab.node(1).name}\n${tail(lab.node(1))}\n--- ${lab.node(2).name}\n${tail(lab.node(2))}`);
+}
+
+/** Who holds the VIP and the service: exactly `holder` (or nobody with null). */
+async function holds(lab: Lab, holder: LabNode | null): Promise<boolean> {
+  for (const n of [lab.node(1), lab.node(2)]) {
+    const mine = n === holder;
+    if ((await hasVip(n)) !== mine || serviceRunning(n) !== mine) return false;
+  }
+  return true;
+}
+
+/** A crashed machine's addresses go with it: what a reboot leaves of the killed node. */
+async function crash(node: LabNode, p: LabProcess): Promise<void> {
+  p.kill('SIGKILL');
+  await p.exited;
+  await ipIn(node.ns, ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']).catch(() => undefined);
+  fs.rmSync(serviceState(node), { force: true });
+}
+
+function hbdIn(node: LabNode, args: string[]): { status: number | null; out: string } {
+  const r = spawnSync('ip', ['netns', 'exec', node.ns, process.execPath, HBD, ...args, '--run-dir', node.dirs.run], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const pairings: Array<[string, Kind[]]> = [
+  ['native+native', ['native', 'native']],
+  ['ts+ts', ['ts', 'ts']],
+  ['native+ts', ['native', 'ts']],
+];
+
+for (const [name, kinds] of pairings) {
+  test(`${name}: the preferred node acquires, a killed holder is taken over, auto_failback on brings the group back, SIGTERM hands over at once`, { skip: skipFor(kinds), timeout: 120_000 }, async () => {
+    await withLab({ nodes: 2 }, async (lab) => {
+      const [n1, n2] = [lab.node(1), lab.node(2)];
+      const o: Opts = { autoFailback: 'on' };
+      let p1 = await startNode(lab, n1, kinds[0], o);
+      const p2 = await startNode(lab, n2, kinds[1], o);
+      await until(lab, 'the preferred node holds VIP and service', 30_000, () => holds(lab, n1));
+      assert.match(logOf(n1), /Acquiring resource group: \S+ IPaddr::198\.18\.0\.100\/24\/eth0 websvc/);
+      const status = hbdIn(n1, ['status', '--json']);
+      assert.equal(status.status, 0, status.out);
+      const report = JSON.parse(status.out) as { groups: { holder: string | null; state: string }[]; transport: { kind: string } };
+      assert.equal(report.groups[0].holder, n1.name);
+      assert.equal(report.transport.kind, kinds[0]);
+
+      // The holder dies: the survivor takes VIP and service.
+      await crash(n1, p1);
+      await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
+      if (kinds[1] === 'native') assert.match(logOf(n2), new RegExp(`hbd: takeover plan for ${n1.name}: ${VIP.replace(/\./g, '\\.')}/24 on eth0:0 added`));
+      assert.match(logOf(n2), /mach_down takeover complete/);
+
+      // It returns: auto_failback on moves the group back, never held twice on the way.
+      p1 = await startNode(lab, n1, kinds[0], o);
+      await until(lab, 'the group failed back to the preferred node', 45_000, () => holds(lab, n1));
+
+      // A graceful stop hands over without waiting for deadtime.
+      const stoppedAt = Date.now();
+      p1.kill('SIGTERM');
+      await until(lab, 'the peer took over after the graceful stop', 15_000, () => holds(lab, n2));
+      assert.ok(Date.now() - stoppedAt < 10_000);
+      assert.deepEqual(await p1.exited, { code: 0, signal: null });
+      assert.match(logOf(n2), new RegExp(`Received shutdown notice from '${n1.name}'`));
+      assert.doesNotMatch(logOf(n2), new RegExp(`node ${n1.name}: is dead`), 'a planned stop raises no dead-node alarm');
+      p2.kill('SIGTERM');
+      assert.deepEqual(await p2.exited, { code: 0, signal: null });
+      assert.ok(await holds(lab, null), 'the last node released everything');
+    });
+  });
+}
+
+test('native+native: auto_failback off keeps the group where it is; hbd standby moves it; a healed partition ends with one holder', { skip: skipFor(['native', 'native']), timeout: 120_000 }, async () => {
+  await withLab({ nodes: 2 }, async (lab) => {
+    const [n1, n2] = [lab.node(1), lab.node(2)];
+    const o: Opts = { autoFailback: 'off' };
+    let p1 = await startNode(lab, n1, 'native', o);
+    await startNode(lab, n2, 'native', o);
+    await until(lab, 'the preferred node holds VIP and service', 30_000, () => holds(lab, n1));
+    await crash(n1, p1);
+    await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
+    p1 = await startNode(lab, n1, 'native', o);
+    await until(lab, 'the returning node is active', 20_000, () => /Local status now set to: 'active'/.test(logOf(n1)));
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(await holds(lab, n2), 'auto_failback off: the group stays on the survivor');
+
+    // hbd standby on the holder gives the group to the other node.
+    const r = hbdIn(n2, ['standby']);
+    assert.equal(r.status, 0, r.out);
+    await until(lab, 'standby handed the group over', 30_000, () => holds(lab, n1));
+
+    // Partition: each side thinks the other dead and both take the group; after the heal exactly one keeps it.
+    await lab.cutLink(1, 0);
+    await until(lab, 'both sides hold the group during the partition', 15_000, async () => (await hasVip(n1)) && (await hasVip(n2)));
+    await lab.restoreLink(1, 0);
+    await until(lab, 'one holder after the heal', 40_000, async () => (await holds(lab, n1)) || (await holds(lab, n2)));
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok((await holds(lab, n1)) || (await holds(lab, n2)), 'still exactly one holder');
+  });
+});
