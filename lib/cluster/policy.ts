@@ -178,7 +178,14 @@ export class ResourcePolicy {
           // what the old one asked us for.
           if (this.going !== 'not' && !this.multi) this.cancelStandby(out);
           this.voidGrantsTo(p, out);
-          for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
+          let dropped = false;
+          for (const [key, from] of this.pendingGrants) {
+            if (from !== p.name) continue;
+            this.pendingGrants.delete(key);
+            dropped = true;
+          }
+          // Legacy has no audit to place them: ask again for what the old process never answered.
+          if (dropped && !this.nice && this.commUp) this.reqOurResources(false, out);
         }
         break;
       }
