@@ -601,6 +601,9 @@ export class ResourcePolicy {
       if (!this.multi) for (const p of this.peers.values()) p.stable = true;
       this.foreignDone = true;
       this.announceTakeover('mach_down', out);
+      // hbd: a peer that came back during the takeover was stable before we were; heartbeat would
+      // wait for its next `resource` message to fail back.
+      if (this.auto && !this.multi && [...this.peers.values()].some((x) => this.alive(x))) this.performAutoFailback(out);
     } else if (info === 'shutdown') {
       this.phase = 'shutdown';
     }
