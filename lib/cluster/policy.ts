@@ -882,7 +882,7 @@ export class ResourcePolicy {
           // Cancelled: the giver takes its groups back, the acquirer keeps what it got, and both
           // say so, so that a restarted partner sees who holds what.
           log(o, 'info', `hbd: standby cancelled; keeping the ${holdName(act)} resources`);
-          if (give) for (const k of keys) this.want(k, 'held', 'standby', o);
+          if (give) for (const k of keys) if (this.holderPeers(k).length === 0) this.want(k, 'held', 'standby', o);
           this.claim |= this.wantedBits();
           this.sendHeld(true, undefined, o);
           return;
