@@ -46,6 +46,8 @@ interface Peer {
   stable: boolean;
   /** It sent `shutdone`: it holds nothing and takes nothing until it starts again. */
   gone: boolean;
+  /** Legacy: its previous process left our requests unanswered; ask again once it is active. */
+  reask: boolean;
 
 }
 
@@ -142,7 +144,7 @@ export class ResourcePolicy {
     this.nice = cfg.autoFailback !== 'legacy' || this.multi;
     this.auto = cfg.autoFailback !== 'off';
     for (const n of cfg.nodes) {
-      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), announced: new Set(), stable: false, gone: false });
+      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), announced: new Set(), stable: false, gone: false, reask: false });
     }
     const held = new Set(cfg.restartHeld ?? []);
     for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', grantTo: null, failure: null });
@@ -184,8 +186,9 @@ export class ResourcePolicy {
             this.pendingGrants.delete(key);
             dropped = true;
           }
-          // Legacy has no audit to place them: ask again for what the old process never answered.
-          if (dropped && !this.nice && this.commUp) this.reqOurResources(false, out);
+          // Legacy has no audit to place them: ask again for what the old process never answered,
+          // once the new one is active (before its comm-up it ignores requests).
+          if (dropped && !this.nice) p.reask = true;
         }
         break;
       }
@@ -331,6 +334,10 @@ export class ResourcePolicy {
       // Back from the dead already active: it ran without us (booted alone, or a partition the
       // membership did not see as one) and may hold what we hold. A fresh restart comes up first.
       if (previous === 'dead' && status === 'active') this.askForDuplicates(p, out);
+      if (status === 'active' && p.reask) {
+        p.reask = false;
+        if (this.commUp) this.reqOurResources(false, out);
+      }
       // 3+ nodes: what it missed while cut off (e.g. our answer to its `starting`) it learns now.
       if (previous === 'dead' && this.multi && this.nice && this.commUp && this.shutdown === 'none') this.sendHeld(this.phase === 'stable' && this.ownWorkDone(), undefined, out);
       return;
