@@ -584,3 +584,137 @@ test('interop: a heartbeat 3.0.6 peer shutting down, restarting and taking its g
   assert.equal(s.state(G2.key), 'held-local');
   assert.equal(s.p.snapshot().standby, 'not');
 });
+
+// --- hbd's additions --------------------------------------------------------------------------
+
+test('plan-executed: an address the engine added for a group we do not take over is removed again', () => {
+  const s = settledAlice();
+  // bob said it held its own group; alice's plan for bob holds B's VIP. Bob dies: B is ours.
+  s.in({ type: 'node-status', node: 'bob', status: 'dead', previous: 'active', message: null });
+  s.clear();
+  s.in({ type: 'plan-executed', node: 'bob', addresses: [B.key] });
+  assert.deepEqual(s.ops(), [], 'B is being taken over: its address stays');
+  // A group nobody asked for (here: a third group of bob's that we hold no claim on) is undone.
+  const C = group('198.18.0.12', 'bob');
+  const t = new Solo(config({ groups: [A, B, C] }));
+  t.in({ type: 'node-status', node: 'bob', status: 'active', previous: 'init', message: null });
+  t.in({ type: 'comm-up' });
+  t.from('bob', msg(['t', 'resource'], ['rsc_hold', 'local'], ['rtype', 'full'], ['isstable', '1']));
+  t.loop();
+  t.finish();
+  t.clear();
+  t.in({ type: 'plan-executed', node: 'carol', addresses: [C.key] });
+  assert.deepEqual(t.ops(), [`stop ${C.key} (takeover)`]);
+  assert.match(t.logs()[0] ?? '', /engine took over 198\.18\.0\.12's address at carol's death, but the group stays with bob; removing it/);
+});
+
+test('orphan audit: a group nobody holds after a quiet period is acquired by the node whose turn it is', () => {
+  const s = settledAlice();
+  // alice gives its group to bob through the standby exchange …
+  s.in({ type: 'standby', scope: 'local' });
+  s.loop();
+  s.from('bob', msg(['t', 'ask_resources'], ['rsc_hold', 'local'], ['info', 'other']));
+  s.finish();
+  s.from('bob', msg(['t', 'ask_resources'], ['rsc_hold', 'local'], ['info', 'done']));
+  s.from('bob', msg(['t', 'resource'], ['rsc_hold', 'all'], ['rtype', 'full'], ['isstable', '1']));
+  assert.equal(s.state(A.key), 'held-remote');
+  // … and bob restarts before anyone declares it dead: its new process holds nothing.
+  s.clear();
+  s.in({ type: 'peer-restart', node: 'bob', oldGeneration: 1, generation: 2 }, 1000);
+  s.from('bob', msg(['t', 'starting']));
+  s.from('bob', msg(['t', 'resource'], ['rsc_hold', 'none'], ['rtype', 'full'], ['isstable', '1']));
+  assert.deepEqual(s.ops(), []);
+  const at = s.p.nextTimer();
+  assert.equal(at, 1000 + HEARTBEAT_TIMINGS.orphanAuditMs);
+  s.in({ type: 'timer' }, at);
+  assert.deepEqual(s.ops(), [`start ${A.key} (acquire)`]);
+  assert.ok(s.logs().includes(`WARN: hbd: no live node holds ${A.key}; acquiring it`));
+});
+
+test('a standby exchange whose partner restarts is cancelled, and the giver keeps its groups', () => {
+  const s = settledAlice();
+  s.in({ type: 'standby', scope: 'local' });
+  s.loop();
+  s.from('bob', msg(['t', 'ask_resources'], ['rsc_hold', 'local'], ['info', 'other']));
+  assert.deepEqual(s.ops(), [`stop ${A.key} (standby)`]);
+  s.in({ type: 'peer-restart', node: 'bob', oldGeneration: 1, generation: 2 });
+  assert.ok(s.logs().includes('info: Cancelling pending standby operation'));
+  s.in({ type: 'group-result', key: A.key, op: 'stop', ok: true, detail: '' });
+  assert.ok(s.logs().includes('info: hbd: standby cancelled; keeping the local resources'));
+  assert.deepEqual(s.ops(), [`stop ${A.key} (standby)`, `start ${A.key} (standby)`]);
+  assert.equal(s.sends().at(-1), 't=resource rsc_hold=local rtype=full isstable=1');
+});
+
+test('a group promised to an asker and then kept answers it ok=NO', () => {
+  const s = settledAlice();
+  s.from('bob', msg(['t', 'ip-request'], ['ipaddr', A.key]));
+  assert.deepEqual(s.ops(), [`stop ${A.key} (handover)`]);
+  // Before our answer, bob goes standby and we acquire everything: A is kept, bob hears "no".
+  s.from('bob', msg(['t', 'ask_resources'], ['rsc_hold', 'all'], ['info', 'me']));
+  s.from('bob', msg(['t', 'resource'], ['rsc_hold', 'none'], ['rtype', 'full'], ['isstable', '0'], ['info', 'standby']));
+  s.from('bob', msg(['t', 'ask_resources'], ['rsc_hold', 'all'], ['info', 'done']));
+  assert.ok(s.sends().includes(`t=ip-request-resp dest=bob ipaddr=${A.key} weown=no ok=NO`));
+  s.finish();
+  assert.equal(s.state(A.key), 'held-local');
+  assert.ok(!s.sends().some((m) => m.includes('weown=yes')));
+  // A restarted asker gets no answer at all: its new process never asked.
+  const t = settledAlice('legacy');
+  t.from('bob', msg(['t', 'ip-request'], ['ipaddr', A.key]));
+  t.in({ type: 'peer-restart', node: 'bob', oldGeneration: 1, generation: 2 });
+  t.finish();
+  assert.deepEqual(t.sends(), []);
+  assert.equal(t.state(A.key), 'held-local');
+});
+
+test('a standby or takeover request while shutting down is refused', () => {
+  const s = settledAlice();
+  s.in({ type: 'shutdown', keepResources: false });
+  s.clear();
+  s.in({ type: 'standby', scope: 'all' });
+  s.in({ type: 'takeover', scope: 'all' });
+  assert.deepEqual(s.logs(), ['WARN: hbd: standby all refused: this node is shutting down', 'WARN: hbd: takeover all refused: this node is shutting down']);
+  assert.deepEqual(s.sends(), []);
+});
+
+test('three nodes: held keys travel in resource messages, ip-request names the holder, standby hands each group to its next holder', () => {
+  const C = group('198.18.0.12', 'carol');
+  const net = new PolicyNet({ nodes: ['alice', 'bob', 'carol'], groups: [A, B, C], autoFailback: 'on' });
+  for (const n of ['alice', 'bob', 'carol']) net.boot(n);
+  net.runFor(20_000);
+  assert.deepEqual([A, B, C].map((g) => net.holders(g.key)), [['alice'], ['bob'], ['carol']]);
+  assert.ok(net.sentBy('alice').includes(`t=resource rsc_hold=local rtype=full isstable=1 hbd_held=${A.key}`));
+  // bob dies: its group goes to the first live node in ha.cf order, alice.
+  net.kill('bob');
+  net.runFor(10_000);
+  assert.deepEqual(net.holders(B.key), ['alice']);
+  assert.deepEqual(net.holders(C.key), ['carol']);
+  // bob returns (auto_failback on): it asks alice, by name, for its group.
+  const mark = net.sent.length;
+  net.boot('bob');
+  net.runFor(20_000);
+  assert.deepEqual(net.holders(B.key), ['bob']);
+  assert.ok(net.sent.slice(mark).some((m) => m.from === 'bob' && text(m.message) === `t=ip-request ipaddr=${B.key} dest=alice`));
+  // alice goes standby: its group goes to bob (first other live node), marked as a handover.
+  net.command('alice', { type: 'standby', scope: 'all' });
+  net.runFor(10_000);
+  assert.deepEqual(net.holders(A.key), ['bob']);
+  assert.ok(net.sentBy('alice').includes(`t=ip-request-resp dest=bob ipaddr=${A.key} weown=yes ok=OK hbd_handover=1`));
+  assert.deepEqual(net.violations, []);
+});
+
+test('two nodes never send the three-node extensions', () => {
+  const net = new PolicyNet({ nodes: ['alice', 'bob'], groups: [A, B], autoFailback: 'on' });
+  net.boot('alice');
+  net.boot('bob');
+  net.runFor(20_000);
+  net.kill('bob');
+  net.runFor(10_000);
+  net.boot('bob');
+  net.runFor(20_000);
+  net.partition('alice', 'bob');
+  net.runFor(10_000);
+  net.heal('alice', 'bob');
+  net.runFor(20_000);
+  assert.ok(net.sent.length > 20);
+  for (const m of net.sent) assert.ok(!m.message.some((f) => f.name.startsWith('hbd_') || (get(m.message, 't') === 'ip-request' && f.name === 'dest')), text(m.message));
+});

@@ -46,6 +46,8 @@ interface Peer {
   stable: boolean;
   /** It sent `shutdone`: it holds nothing and takes nothing until it starts again. */
   gone: boolean;
+  /** Legacy: its previous process left our requests unanswered; ask again once it is active. */
+  reask: boolean;
 
 }
 
@@ -142,7 +144,7 @@ export class ResourcePolicy {
     this.nice = cfg.autoFailback !== 'legacy' || this.multi;
     this.auto = cfg.autoFailback !== 'off';
     for (const n of cfg.nodes) {
-      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), announced: new Set(), stable: false, gone: false });
+      if (n !== this.me) this.peers.set(n, { name: n, status: 'init', heard: false, bits: NO_RSC, holds: new Set(), granted: new Set(), announced: new Set(), stable: false, gone: false, reask: false });
     }
     const held = new Set(cfg.restartHeld ?? []);
     for (const g of cfg.groups) this.groups.set(g.key, { g, state: held.has(g.key) ? 'held' : 'none', want: held.has(g.key) ? 'held' : 'released', reason: 'acquire', grantTo: null, failure: null });
@@ -178,7 +180,15 @@ export class ResourcePolicy {
           // what the old one asked us for.
           if (this.going !== 'not' && !this.multi) this.cancelStandby(out);
           this.voidGrantsTo(p, out);
-          for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
+          let dropped = false;
+          for (const [key, from] of this.pendingGrants) {
+            if (from !== p.name) continue;
+            this.pendingGrants.delete(key);
+            dropped = true;
+          }
+          // Legacy has no audit to place them: ask again for what the old process never answered,
+          // once the new one is active (before its comm-up it ignores requests).
+          if (dropped && !this.nice) p.reask = true;
         }
         break;
       }
@@ -324,6 +334,10 @@ export class ResourcePolicy {
       // Back from the dead already active: it ran without us (booted alone, or a partition the
       // membership did not see as one) and may hold what we hold. A fresh restart comes up first.
       if (previous === 'dead' && status === 'active') this.askForDuplicates(p, out);
+      if (status === 'active' && p.reask) {
+        p.reask = false;
+        if (this.commUp) this.reqOurResources(false, out);
+      }
       // 3+ nodes: what it missed while cut off (e.g. our answer to its `starting`) it learns now.
       if (previous === 'dead' && this.multi && this.nice && this.commUp && this.shutdown === 'none') this.sendHeld(this.phase === 'stable' && this.ownWorkDone(), undefined, out);
       return;
@@ -594,6 +608,9 @@ export class ResourcePolicy {
       if (!this.multi) for (const p of this.peers.values()) p.stable = true;
       this.foreignDone = true;
       this.announceTakeover('mach_down', out);
+      // hbd: a peer that came back during the takeover was stable before we were; heartbeat would
+      // wait for its next `resource` message to fail back.
+      if (this.auto && !this.multi && [...this.peers.values()].some((x) => this.alive(x))) this.performAutoFailback(out);
     } else if (info === 'shutdown') {
       this.phase = 'shutdown';
     }
@@ -872,7 +889,7 @@ export class ResourcePolicy {
           // Cancelled: the giver takes its groups back, the acquirer keeps what it got, and both
           // say so, so that a restarted partner sees who holds what.
           log(o, 'info', `hbd: standby cancelled; keeping the ${holdName(act)} resources`);
-          if (give) for (const k of keys) this.want(k, 'held', 'standby', o);
+          if (give) for (const k of keys) if (this.holderPeers(k).length === 0) this.want(k, 'held', 'standby', o);
           this.claim |= this.wantedBits();
           this.sendHeld(true, undefined, o);
           return;
