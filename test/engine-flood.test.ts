@@ -1,18 +1,17 @@
 // The boundary under attack (netns lab): an outsider on the segment floods a native-engine node with
 // bad packets of every kind and replayed copies of genuine ones, as fast as a native sender can
 // (test/support/flood-sender.cc; the rate is reported, not asserted). The node must keep beating and
-// judging, and what reaches JavaScript must stay a few summarised events, not one per packet.
+// judging, what reaches JavaScript must stay a few summarised events, not one per packet, and a
+// daemon's log a few lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { loadNative } from '../lib/native';
 import type { AuthKeys } from '../lib/wire/types';
 import { labSkipReason } from './lab/env';
+import { haLogPath, logOf } from './lab/ha-log';
 import { withLab } from './lab/lab';
 import { Drivers, type DriverLine } from './support/driver-client';
-import * as fs from 'node:fs';
-
-import { haLogPath, logOf } from './lab/ha-log';
 import { badPayloads, flood, floodPayloads, floodSender } from './support/flood';
 import type { DriverConfig } from './support/transport-driver';
 
@@ -125,7 +124,6 @@ test('hbd daemons under a flood of bad packets: no failover, and the log stays s
       assert.ok(added.some((l) => /\(\d+ packets in 1 s from /.test(l)), 'the reports carry their counts');
       assert.ok(!added.some((l) => l.startsWith('CRIT: forged')), 'a forged name stays inside its line');
       for (const i of [1, 2]) assert.doesNotMatch(logOf(lab.node(i)), /is dead|Late heartbeat|unresponsive/, `${names[i - 1]}: no failover`);
-      assert.ok(fs.existsSync(haLogPath(lab.node(1))));
     } finally {
       await Promise.all(procs.map((p) => p.stop()));
     }
