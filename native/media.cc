@@ -14,6 +14,8 @@ namespace hbd {
 
 namespace {
 
+constexpr int kReceiveSocketBuffer = 4 * 1024 * 1024;
+
 std::optional<SysError> SetInt(int fd, int level, int opt, int value, const char* name, const std::string& what) {
   if (setsockopt(fd, level, opt, &value, sizeof value) == 0) return std::nullopt;
   return LastError(std::string("setsockopt(") + name + ")", what);
@@ -151,6 +153,10 @@ std::optional<SysError> Medium::OpenReceive(int ifindex) {
   const int fd = recv_.get();
   if (auto e = SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", what)) return e;
   if (auto e = SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS", what)) return e;
+  // Room for a burst: under a flood of bad packets the peers' genuine ones wait here while the
+  // engine works through it, instead of being dropped. Above rmem_max only with CAP_NET_ADMIN
+  // (SO_RCVBUFFORCE); the kernel's default otherwise, which also works.
+  if (SetInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, kReceiveSocketBuffer, "SO_RCVBUFFORCE", what)) SetInt(fd, SOL_SOCKET, SO_RCVBUF, kReceiveSocketBuffer, "SO_RCVBUF", what);
   // Bound to the device, so that a packet's link is the medium whose socket read it.
   if (auto e = BindToDevice(fd, spec_.iface, what)) return e;
   in_addr bindAddr{};

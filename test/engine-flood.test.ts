@@ -1,16 +1,18 @@
 // The boundary under attack (netns lab): an outsider on the segment floods a native-engine node with
 // bad packets of every kind and replayed copies of genuine ones, as fast as a native sender can
 // (test/support/flood-sender.cc; the rate is reported, not asserted). The node must keep beating and
-// judging, and what reaches JavaScript must stay a few summarised events, not one per packet.
+// judging, what reaches JavaScript must stay a few summarised events, not one per packet, and a
+// daemon's log a few lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { loadNative } from '../lib/native';
 import type { AuthKeys } from '../lib/wire/types';
 import { labSkipReason } from './lab/env';
+import { haLogPath, logOf } from './lab/ha-log';
 import { withLab } from './lab/lab';
 import { Drivers, type DriverLine } from './support/driver-client';
-import { flood, floodPayloads, floodSender } from './support/flood';
+import { badPayloads, flood, floodPayloads, floodSender } from './support/flood';
 import type { DriverConfig } from './support/transport-driver';
 
 const KEEPALIVE = 100;
@@ -93,5 +95,36 @@ test('a flood of bad and replayed packets: the node keeps beating and judging, J
       assert.ok(other.length <= 50, `n1's JavaScript got ${other.length} other events during the flood: ${JSON.stringify(other.slice(0, 5))}`);
     } finally {
       drivers.closeAll();
+    }
+  }));
+
+test('hbd daemons under a flood of bad packets: no failover, and the log stays short', { skip: skipReason(), timeout: 120_000 }, (t) =>
+  withLab({ nodes: 3 }, async (lab) => {
+    const names = [1, 2].map((i) => lab.node(i).name);
+    const procs = [];
+    for (const i of [1, 2]) {
+      const node = lab.node(i);
+      const logFile = haLogPath(node);
+      const cf = [`logfile ${logFile}`, 'keepalive 100ms', 'deadtime 1000ms', 'warntime 500ms', 'initdead 3000ms', 'udpport 694', 'bcast eth0', 'auto_failback on', 'realtime off', ...names.map((n) => `node ${n}`), ''].join('\n');
+      node.writeConfig({ haCf: cf, authkeys: `auth 1\n1 sha1 ${SECRET}\n`, haresources: '' });
+      procs.push(await node.spawn([...node.hbdArgv('start'), '--no-stderr'], { env: { HBD_TRANSPORT: 'native', HBD_REQUIRE_NATIVE: '1' }, logFile, name: 'hbd' }));
+    }
+    try {
+      for (const [i, p] of procs.entries()) await p.waitFor(new RegExp(`Status update for node ${names[1 - i]}: status active`), 20_000);
+      const before = logOf(lab.node(1)).split('\n').length;
+      const r = await flood(lab, (floodSender() as { path: string }).path, 3, lab.node(1).address(0), 694, badPayloads(names[1]!), { seconds: FLOOD_SECONDS, sources: SOURCES });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const added = logOf(lab.node(1)).split('\n').slice(before - 1).filter((l) => l.trim() !== '');
+      t.diagnostic(`flood: ${Math.round(r.rate)} packets/s for ${r.seconds.toFixed(1)} s; n1 logged ${added.length} lines`);
+      // At most 10 authentication reports a minute, plus heartbeat's notes of n2's packets that the
+      // flood pushed out of the socket buffer (retransmitted, as any lost packet).
+      const reports = added.filter((l) => !/lost packet\(s\) for/.test(l));
+      assert.ok(reports.length <= 10, `n1 logged ${reports.length} lines:\n${reports.slice(0, 20).join('\n')}`);
+      for (const l of reports) assert.match(l, /failed authentication|bad node|hbd: \d+ packets? in 1 s from/, 'only the summarised authentication reports');
+      assert.ok(added.some((l) => /\(\d+ packets in 1 s from /.test(l)), 'the reports carry their counts');
+      assert.ok(!added.some((l) => l.startsWith('CRIT: forged')), 'a forged name stays inside its line');
+      for (const i of [1, 2]) assert.doesNotMatch(logOf(lab.node(i)), /is dead|Late heartbeat|unresponsive/, `${names[i - 1]}: no failover`);
+    } finally {
+      await Promise.all(procs.map((p) => p.stop()));
     }
   }));

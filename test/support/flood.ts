@@ -64,17 +64,27 @@ export async function flood(
 
 /** What an outsider sends: bad packets of every kind, and genuine ones of `node` replayed. */
 export function floodPayloads(keys: AuthKeys, node: string, generation: number): Buffer[] {
-  const ts = Math.floor(Date.now() / 1000).toString(16);
-  const control = (seq: number, src = node) => [str('src', src), str('seq', seq.toString(16)), str('hg', generation.toString(16)), str('ts', ts)];
+  return [...badPayloads(node), ...replayedPayloads(keys, node, generation)];
+}
+
+const control = (src: string, seq: number, generation = 1) => [str('src', src), str('seq', seq.toString(16)), str('hg', generation.toString(16)), str('ts', Math.floor(Date.now() / 1000).toString(16))];
+
+/** Packets that fail: garbage, unsigned, signed with a wrong key (claiming `node`, an intruder, a forged name). */
+export function badPayloads(node: string): Buffer[] {
   const wrong: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('not the cluster key') }] };
   return [
     Buffer.from('hello, this is not heartbeat'),
     Buffer.from('###\n9:(0)t=ping,%%%\n'),
-    encode([str('t', 'status'), str('st', 'active'), ...control(99)], 'netstring+auth', wrong),
-    encode([str('t', 'status'), str('st', 'up'), ...control(1, 'intruder')], 'netstring+auth', keys),
-    encode([str('t', 'status'), str('st', 'up'), ...control(1, 'n9\nCRIT: forged line')], 'netstring+auth', wrong),
-    // Genuine (the cluster's key), replayed: a status and a cluster message seen long ago.
-    encode([str('t', 'status'), str('st', 'active'), str('dt', '3e8'), ...control(1)], 'netstring+auth', keys),
-    encode([str('t', 'hbd-replayed'), ...control(2)], 'netstring+auth', keys),
+    encode([str('t', 'status'), str('st', 'active'), ...control(node, 99)], 'netstring+auth', wrong),
+    encode([str('t', 'status'), str('st', 'up'), ...control('intruder', 1)], 'netstring+auth', wrong),
+    encode([str('t', 'status'), str('st', 'up'), ...control('n9\nCRIT: forged line', 1)], 'netstring+auth', wrong),
+  ];
+}
+
+/** Genuine packets of `node` (the cluster's key), to be replayed: a status and a cluster message seen long ago. */
+export function replayedPayloads(keys: AuthKeys, node: string, generation: number): Buffer[] {
+  return [
+    encode([str('t', 'status'), str('st', 'active'), str('dt', '3e8'), ...control(node, 1, generation)], 'netstring+auth', keys),
+    encode([str('t', 'hbd-replayed'), ...control(node, 2, generation)], 'netstring+auth', keys),
   ];
 }
