@@ -628,7 +628,7 @@ export class ResourcePolicy {
     p.gone = true;
     p.stable = true;
     p.bits = NO_RSC;
-    log(out, 'info', `Received shutdown notice from '${p.name}'.`);
+    // heartbeat's "Received shutdown notice from 'X'." is membership's line (it marks the node dead).
     for (const [key, from] of this.pendingGrants) if (from === p.name) this.pendingGrants.delete(key);
     // Before comm-up our own messages are not handled yet: comm-up does the takeover.
     if (this.commUp) this.takeoverFromNode(p, out);
