@@ -159,7 +159,7 @@ for (const [name, kinds] of pairings) {
       await crash(n1, p1);
       await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
       if (kinds[1] === 'native') assert.match(logOf(n2), new RegExp(`hbd: takeover plan for ${n1.name}: ${VIP.replace(/\./g, '\\.')}/24 on eth0:0 added`));
-      assert.match(logOf(n2), /mach_down takeover complete/);
+      await until(lab, 'the survivor logged the takeover', 10_000, () => /mach_down takeover complete/.test(logOf(n2)));
 
       // It returns: auto_failback on moves the group back, never held twice on the way.
       p1 = await startNode(lab, n1, kinds[0], o);
