@@ -4,7 +4,11 @@
 // nothing asserts how long anything took.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { MediumError } from '../lib/transport/media-ts';
 import { createUdpTransport } from '../lib/transport/udp';
@@ -356,4 +360,48 @@ test('start fails with the medium, the interface and the fix; stop is idempotent
   assert.throws(() => r.transport.send([str('t', 'x')]), /send\(\) while stopped/);
   r.transport.setStatus('active'); // recorded, nothing sent
   assert.throws(() => r.transport.retransmit(1), /retransmit\(\) while stopped/);
+});
+
+/**
+ * Runs a transport whose worker file is `workerSource` in a child process (an uncaught exception is
+ * the expected outcome: the test runner must not see it) and returns what became of the process.
+ */
+function runWithWorker(workerSource: string): { status: number | null; stdout: string; stderr: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbd-tsworker-'));
+  try {
+    const workerFile = path.join(dir, 'worker.js');
+    fs.writeFileSync(workerFile, workerSource);
+    const script = `
+      const { createUdpTransport } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'transport', 'udp.js'))});
+      const t = createUdpTransport({
+        localNode: 'n1', nodes: ['n1', 'n2'], media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }], udpPort: 9,
+        keepaliveMs: 1000, deadtimeMs: 2000, warntimeMs: 1000, initdeadMs: 2000, stallLimitMs: 10000,
+        authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('k') }] }, wireFormat: 'netstring+auth',
+        uuid: Buffer.alloc(16, 1), generation: 1, firstSeq: 1, ttl: 3, realtime: false, rtprio: null,
+      }, ${JSON.stringify(workerFile)});
+      t.start(() => undefined).then(
+        () => { console.log('started'); setTimeout(() => console.log('still running'), 5000); },
+        (e) => { console.log('start failed: ' + e.message); },
+      );`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a packet-core thread that dies stops the process with an error saying so, not a silent end of beats', () => {
+  const r = runWithWorker(`
+    const { parentPort } = require('node:worker_threads');
+    parentPort.postMessage({ type: 'started' });
+    setTimeout(() => { throw new Error('boom in the core'); }, 100);`);
+  assert.equal(r.stdout, 'started\n', r.stderr);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /transport: the TypeScript packet core's worker thread failed: boom in the core; heartbeats stopped/);
+});
+
+test('a packet-core thread that dies while starting fails start() with an error saying so', () => {
+  const r = runWithWorker("throw new Error('cannot load the core');");
+  assert.equal(r.stdout, "start failed: transport: the TypeScript packet core's worker thread failed: cannot load the core; heartbeats stopped\n", r.stderr);
+  assert.equal(r.status, 0);
 });

@@ -62,9 +62,10 @@ export function pingNeedsNativeMessage(nodes: readonly PingNodeSpec[]): string {
   return `ha.cf ${lines.join(', ')}: ping nodes are reached by ICMP echo over a raw socket, which the TypeScript transport cannot open; ping nodes need the native engine: build it (npm rebuild hbd), or remove the ping lines`;
 }
 
-export function createUdpTransport(opts: TransportOptions): Transport {
+/** `workerFile`: the packet core's thread (tests substitute one that fails). */
+export function createUdpTransport(opts: TransportOptions, workerFile = WORKER_FILE): Transport {
   checkTransportOptions(opts);
-  return new WorkerTransport(opts);
+  return new WorkerTransport(opts, workerFile);
 }
 
 /** An error from the worker with its class and fields, as the callers test for them. */
@@ -104,7 +105,10 @@ class WorkerTransport implements Transport {
   private checkInTimer: NodeJS.Timeout | null = null;
   private stopped: Promise<void> | null = null;
 
-  constructor(private readonly opts: TransportOptions) {
+  constructor(
+    private readonly opts: TransportOptions,
+    private readonly workerFile: string,
+  ) {
     Atomics.store(this.shared.big, HIGHEST_SEQ, BigInt(opts.firstSeq - 1));
   }
 
@@ -120,7 +124,7 @@ class WorkerTransport implements Transport {
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
     const data: WorkerData = { options: this.opts, settings: { ...this.settings }, shared: this.sab, replies: port2 };
-    const worker = new Worker(WORKER_FILE, { workerData: data, transferList: [port2] });
+    const worker = new Worker(this.workerFile, { workerData: data, transferList: [port2] });
     this.worker = worker;
     this.exited = new Promise((resolve) => worker.once('exit', (code) => (this.onExit(code), resolve())));
     worker.on('message', (r: Report) => this.onReport(r));
