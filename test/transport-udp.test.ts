@@ -405,3 +405,20 @@ test('a packet-core thread that dies while starting fails start() with an error 
   assert.equal(r.stdout, "start failed: transport: the TypeScript packet core's worker thread failed: cannot load the core; heartbeats stopped\n", r.stderr);
   assert.equal(r.status, 0);
 });
+
+/** The nice value of each thread of this process (field 19 of /proc/self/task/TID/stat). */
+function threadNices(): number[] {
+  return fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+}
+
+test('realtime on: the packet core thread alone runs at nice -20, or a warning names the refusal', () =>
+  withRig({ realtime: true }, async (r) => {
+    await r.packets.next('first status', () => true);
+    const warning = r.events.items.find((e) => e.type === 'warning');
+    if (process.getuid?.() === 0) {
+      assert.equal(warning, undefined);
+      assert.deepEqual(threadNices().filter((n) => n !== 0), [-20], 'one thread reniced, the main thread untouched');
+    } else {
+      assert.ok(warning?.type === 'warning' && warning.syscall === 'setpriority' && /needs CAP_SYS_NICE/.test(warning.message), JSON.stringify(warning));
+    }
+  }));

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { eventTime } from './clock';
 import { EventPipe } from './event-pipe';
+import { raiseThreadPriority } from './thread-priority';
 import { UdpCore } from './udp-core';
 import { type Command, errorData, HIGHEST_SEQ, LAST_CHECK_IN, REPLY_COUNT, type Reply, type Report, reviveMessage, reviveOptions, sharedViews, type WorkerData } from './worker-protocol';
 
@@ -63,6 +64,10 @@ function main(port: NonNullable<typeof parentPort>, data: WorkerData): void {
     }
   });
 
+  if (data.options.realtime) {
+    const refused = raiseThreadPriority();
+    if (refused) pipe.push({ ...eventTime(), type: 'warning', ...refused });
+  }
   core.start((e) => pipe.push(e)).then(
     () => report({ type: 'started' }),
     (e: unknown) => report({ type: 'start-failed', error: errorData(e) }),

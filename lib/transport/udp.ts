@@ -8,8 +8,8 @@
 // The worker is the one authority for seqs, the retransmit history and its throttle: send() and
 // retransmit() wait for its answer (one thread round trip, tens of µs; statuses never need one),
 // highestSeq() reads the hiseq it publishes in shared memory. See lib/transport/worker-protocol.ts.
-// Like the native engine, it cannot apply realtime/rtprio to its thread; unlike it, it has no
-// takeover plans and no ping nodes (raw sockets).
+// `realtime on` puts the worker thread at nice −20 (lib/transport/thread-priority.ts; rtprio has no
+// meaning there). Unlike the native engine it has no takeover plans and no ping nodes (raw sockets).
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
