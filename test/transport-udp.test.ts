@@ -326,15 +326,17 @@ test('a blocked main event loop delays neither beats nor deaths: the packet core
   }));
 
 test('the stall rule: no check-in for stallLimitMs stops the beat for good and reports stall-stop once the main loop is back', () =>
-  withRig({ keepaliveMs: 20, deadtimeMs: 200, warntimeMs: 100, initdeadMs: 200, stallLimitMs: 150 }, async (r) => {
+  // keepalive 100 ms: a late timer of the core's own (over 50 ms, which restarts the limit as in the
+  // native engine) is rare even on a busy machine.
+  withRig({ keepaliveMs: 100, deadtimeMs: 1000, warntimeMs: 500, initdeadMs: 1000, stallLimitMs: 500 }, async (r) => {
     await r.packets.next('first status', () => true);
     const before = r.packets.items.length;
-    blockEventLoop(600);
+    blockEventLoop(1_500);
     const stop = await r.events.next('stall-stop', (e) => e.type === 'stall-stop');
-    assert.ok(stop.type === 'stall-stop' && stop.silentMs > 150, `silentMs ${stop.type === 'stall-stop' && stop.silentMs}`);
+    assert.ok(stop.type === 'stall-stop' && stop.silentMs > 500, `silentMs ${stop.type === 'stall-stop' && stop.silentMs}`);
     // Beats went on until the limit, then stopped, and stay stopped with the main loop running again.
     const beats = statusSeqs(r.packets.items.slice(before)).length;
-    assert.ok(beats >= 3, `${beats} statuses in a 600 ms block with a 150 ms stall limit (keepalive 20 ms)`);
+    assert.ok(beats >= 2, `${beats} statuses in a 1500 ms block with a 500 ms stall limit (keepalive 100 ms)`);
     const after = r.packets.items.length;
     await new Promise((resolve) => setTimeout(resolve, 200));
     r.transport.setStatus('active');

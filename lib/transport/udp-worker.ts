@@ -7,7 +7,7 @@ import { eventTime } from './clock';
 import { EventPipe } from './event-pipe';
 import { raiseThreadPriority } from './thread-priority';
 import { UdpCore } from './udp-core';
-import { type Command, errorData, HIGHEST_SEQ, LAST_CHECK_IN, REPLY_COUNT, type Reply, type Report, reviveMessage, reviveOptions, sharedViews, type WorkerData } from './worker-protocol';
+import { type Command, errorData, HIGHEST_SEQ, LAST_CHECK_IN, REPLY_COUNT, type Reply, type Report, packEvent, reviveMessage, reviveOptions, sharedViews, type WorkerData } from './worker-protocol';
 
 function main(port: NonNullable<typeof parentPort>, data: WorkerData): void {
   const shared = sharedViews(data.shared);
@@ -68,7 +68,7 @@ function main(port: NonNullable<typeof parentPort>, data: WorkerData): void {
     const refused = raiseThreadPriority();
     if (refused) pipe.push({ ...eventTime(), type: 'warning', ...refused });
   }
-  core.start((e) => pipe.push(e)).then(
+  core.start((e) => pipe.push(packEvent(e))).then(
     () => report({ type: 'started' }),
     (e: unknown) => report({ type: 'start-failed', error: errorData(e) }),
   );

@@ -26,6 +26,7 @@ import {
   type ErrorData,
   HIGHEST_SEQ,
   LAST_CHECK_IN,
+  packMessage,
   REPLY_COUNT,
   type Reply,
   type Report,
@@ -163,7 +164,7 @@ class WorkerTransport implements Transport {
 
   send(message: Message): number | null {
     this.mustRun('send');
-    return this.call({ cmd: 'send', message }) as number | null;
+    return this.call({ cmd: 'send', message: packMessage(message) }) as number | null;
   }
 
   retransmit(seq: number): RetransmitResult {

@@ -83,6 +83,47 @@ export function errorData(e: unknown): ErrorData {
   return { name: e.name, message: e.message, ...text('path'), ...text('medium'), ...text('iface'), ...text('syscall'), ...text('code') };
 }
 
+/**
+ * A message's bytes gathered into one ArrayBuffer of their own, for postMessage. A structured clone
+ * copies the whole ArrayBuffer behind each view, and small Buffers are slices of Node's shared 8 KB
+ * pool: unpacked, every field would drag (and pin, on the other side) a copy of the pool.
+ */
+export function packMessage(m: Message): Message {
+  let size = 0;
+  const measure = (fields: Message): void => {
+    for (const f of fields) {
+      if (f.type === FT_STRUCT) measure(f.value);
+      else if (f.type === FT_LIST) for (const b of f.value) size += b.length;
+      else size += f.value.length;
+    }
+  };
+  measure(m);
+  const arena = Buffer.from(new ArrayBuffer(size));
+  let at = 0;
+  const copy = (b: Buffer): Buffer => {
+    const view = arena.subarray(at, at + b.length);
+    b.copy(view);
+    at += b.length;
+    return view;
+  };
+  const pack = (fields: Message): Message =>
+    fields.map((f): Field => {
+      switch (f.type) {
+        case FT_STRUCT:
+          return { ...f, value: pack(f.value) };
+        case FT_LIST:
+          return { ...f, value: f.value.map(copy) };
+        default:
+          return { ...f, value: copy(f.value) };
+      }
+    });
+  return pack(m);
+}
+
+export function packEvent(e: TransportEvent): TransportEvent {
+  return e.type === 'status' || e.type === 'message' ? { ...e, message: packMessage(e.message) } : e;
+}
+
 /** A structured clone turns every Buffer into a plain Uint8Array: these make them Buffers again. */
 export function buffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
