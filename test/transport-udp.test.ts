@@ -1,10 +1,14 @@
-// The TypeScript transport end to end on the loopback interface, without a network lab: the
-// transport runs `ucast lo 127.0.0.2` and a plain dgram socket bound to 127.0.0.2 plays the peer
+// The TypeScript transport (its packet core in a worker thread) end to end on the loopback interface,
+// without a network lab: the transport runs `ucast lo 127.0.0.2` and a plain dgram socket bound to 127.0.0.2 plays the peer
 // (it receives what the transport sends and sends it signed packets of its own). Waits are bounded;
 // nothing asserts how long anything took.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { MediumError } from '../lib/transport/media-ts';
 import { createUdpTransport } from '../lib/transport/udp';
@@ -295,23 +299,50 @@ test('a silent peer is declared dead at the deadtime it advertised, once comm is
     await r.events.next('link-dead', (e) => e.type === 'link-dead' && e.node === 'n2' && e.link === 'lo');
   }));
 
-test('a stalled event loop is reported as own-stall and does not make a live peer dead', () =>
-  withRig({ keepaliveMs: 100, deadtimeMs: 500, warntimeMs: 250, initdeadMs: 500 }, async (r) => {
+/** The seqs of the statuses among `packets`. */
+const statusSeqs = (packets: readonly Buffer[]) =>
+  packets
+    .map(decoded)
+    .filter((m) => get(m, 't') === 'status')
+    .map((m) => parseInt(get(m, 'seq')!, 16));
+
+test('a blocked main event loop delays neither beats nor deaths: the packet core runs on its own thread', () =>
+  withRig({ keepaliveMs: 20, deadtimeMs: 200, warntimeMs: 100, initdeadMs: 200 }, async (r) => {
     r.transport.setCommUp();
-    let seq = 0;
-    r.peerSend(status(500), { seq: ++seq });
+    r.peerSend(status(200));
     await r.events.next('status', (e) => e.type === 'status');
-    const beat = setInterval(() => r.peerSend(status(500), { seq: ++seq }), 100);
-    try {
-      blockEventLoop(1_200);
-      const stall = await r.events.next('own-stall', (e) => e.type === 'own-stall');
-      assert.ok(stall.type === 'own-stall' && stall.lateMs > 500, `lateMs ${stall.type === 'own-stall' && stall.lateMs}`);
-      const after = seq;
-      await r.events.next('status after the stall', (e) => e.type === 'status' && e.seq > after + 3);
-    } finally {
-      clearInterval(beat);
-    }
-    assert.deepEqual(r.events.items.filter((e) => e.type === 'peer-dead'), []);
+    const before = r.packets.items.length;
+    // 300 ms at keepalive 20 ms: about 15 beats go out meanwhile, and n2 (silent: its sender is on this
+    // blocked thread too) passes its 200 ms deadline.
+    blockEventLoop(300);
+    // The next poll phase reads what queued on the peer's socket during the block (and at most a beat
+    // more): this code runs in one, so the first setImmediate comes before it, the second after.
+    for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    const during = statusSeqs(r.packets.items.slice(before));
+    assert.ok(during.length >= 8, `only ${during.length} statuses were sent while the main loop was blocked 300 ms (keepalive 20 ms)`);
+    const dead = await r.events.next('peer-dead', (e) => e.type === 'peer-dead');
+    assert.equal(dead.type === 'peer-dead' && dead.node, 'n2');
+    assert.deepEqual(r.events.items.filter((e) => e.type === 'stall-stop'), [], 'within the stall limit');
+  }));
+
+test('the stall rule: no check-in for stallLimitMs stops the beat for good and reports stall-stop once the main loop is back', () =>
+  // keepalive 100 ms: a late timer of the core's own (over 50 ms, which restarts the limit as in the
+  // native engine) is rare even on a busy machine.
+  withRig({ keepaliveMs: 100, deadtimeMs: 1000, warntimeMs: 500, initdeadMs: 1000, stallLimitMs: 500 }, async (r) => {
+    await r.packets.next('first status', () => true);
+    const before = r.packets.items.length;
+    blockEventLoop(1_500);
+    const stop = await r.events.next('stall-stop', (e) => e.type === 'stall-stop');
+    assert.ok(stop.type === 'stall-stop' && stop.silentMs > 500, `silentMs ${stop.type === 'stall-stop' && stop.silentMs}`);
+    // Beats went on until the limit, then stopped, and stay stopped with the main loop running again.
+    const beats = statusSeqs(r.packets.items.slice(before)).length;
+    assert.ok(beats >= 2, `${beats} statuses in a 1500 ms block with a 500 ms stall limit (keepalive 100 ms)`);
+    const after = r.packets.items.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    r.transport.setStatus('active');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(r.packets.items.length, after, 'no status after the stall stop, not even for a status change');
+    assert.equal(r.transport.send([str('t', 'ping')]) !== null, true, 'other messages still go out (the daemon sends none: it stops)');
   }));
 
 test('start fails with the medium, the interface and the fix; stop is idempotent; no use after stop', async () => {
@@ -332,3 +363,64 @@ test('start fails with the medium, the interface and the fix; stop is idempotent
   r.transport.setStatus('active'); // recorded, nothing sent
   assert.throws(() => r.transport.retransmit(1), /retransmit\(\) while stopped/);
 });
+
+/**
+ * Runs a transport whose worker file is `workerSource` in a child process (an uncaught exception is
+ * the expected outcome: the test runner must not see it) and returns what became of the process.
+ */
+function runWithWorker(workerSource: string): { status: number | null; stdout: string; stderr: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbd-tsworker-'));
+  try {
+    const workerFile = path.join(dir, 'worker.js');
+    fs.writeFileSync(workerFile, workerSource);
+    const script = `
+      const { createUdpTransport } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'transport', 'udp.js'))});
+      const t = createUdpTransport({
+        localNode: 'n1', nodes: ['n1', 'n2'], media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }], udpPort: 9,
+        keepaliveMs: 1000, deadtimeMs: 2000, warntimeMs: 1000, initdeadMs: 2000, stallLimitMs: 10000,
+        authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('k') }] }, wireFormat: 'netstring+auth',
+        uuid: Buffer.alloc(16, 1), generation: 1, firstSeq: 1, ttl: 3, realtime: false, rtprio: null,
+      }, ${JSON.stringify(workerFile)});
+      t.start(() => undefined).then(
+        () => { console.log('started'); setTimeout(() => console.log('still running'), 5000); },
+        (e) => { console.log('start failed: ' + e.message); },
+      );`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a packet-core thread that dies stops the process with an error saying so, not a silent end of beats', () => {
+  const r = runWithWorker(`
+    const { parentPort } = require('node:worker_threads');
+    parentPort.postMessage({ type: 'started' });
+    setTimeout(() => { throw new Error('boom in the core'); }, 100);`);
+  assert.equal(r.stdout, 'started\n', r.stderr);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /transport: the TypeScript packet core's worker thread failed: boom in the core; heartbeats stopped/);
+});
+
+test('a packet-core thread that dies while starting fails start() with an error saying so', () => {
+  const r = runWithWorker("throw new Error('cannot load the core');");
+  assert.equal(r.stdout, "start failed: transport: the TypeScript packet core's worker thread failed: cannot load the core; heartbeats stopped\n", r.stderr);
+  assert.equal(r.status, 0);
+});
+
+/** The nice value of each thread of this process (field 19 of /proc/self/task/TID/stat). */
+function threadNices(): number[] {
+  return fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+}
+
+test('realtime on: the packet core thread alone runs at nice -20, or a warning names the refusal', () =>
+  withRig({ realtime: true }, async (r) => {
+    await r.packets.next('first status', () => true);
+    const warning = r.events.items.find((e) => e.type === 'warning');
+    if (process.getuid?.() === 0) {
+      assert.equal(warning, undefined);
+      assert.deepEqual(threadNices().filter((n) => n !== 0), [-20], 'one thread reniced, the main thread untouched');
+    } else {
+      assert.ok(warning?.type === 'warning' && warning.syscall === 'setpriority' && /needs CAP_SYS_NICE/.test(warning.message), JSON.stringify(warning));
+    }
+  }));

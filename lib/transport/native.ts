@@ -3,6 +3,7 @@
 // only relays events and checks in (so the engine can tell a wedged JS side from a busy one).
 import { loadNative, NativeUnavailableError, type NativeBinding } from '../native';
 import type { Message } from '../wire/types';
+import { deliverEvents } from './deliver';
 import type { LivenessConfig, StatusInput, StatusOutcome } from './liveness';
 import type { LivenessEvent, RetransmitResult, TakeoverPlan, Transport, TransportEvent, TransportOptions } from './types';
 
@@ -127,25 +128,7 @@ class NativeTransport implements Transport {
     this.engine.stop();
   }
 
-  /**
-   * Every event reaches the handler even when it throws for one of them (a peer-dead later in the
-   * batch must not be lost). Its errors surface as uncaught exceptions, as they would from a socket
-   * handler of the TypeScript transport: thrown from a later tick, not into the addon's callback,
-   * where Node-API would only print a deprecation warning.
-   */
   private deliver(events: EngineEvent[]): void {
-    const errors: unknown[] = [];
-    for (const e of events) {
-      try {
-        this.onEvent?.(e);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length === 0) return;
-    const error = errors.length === 1 ? errors[0] : new AggregateError(errors, `transport event handler threw ${errors.length} times in one batch`);
-    process.nextTick(() => {
-      throw error;
-    });
+    deliverEvents(events, this.onEvent);
   }
 }

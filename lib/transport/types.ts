@@ -1,5 +1,5 @@
 // The seam between the packet core and the rest of hbd. Two implementations: the native engine
-// (native/, its own thread) and the pure-TypeScript fallback (lib/transport/udp.ts). Both send
+// (native/, its own thread) and the pure-TypeScript fallback (lib/transport/udp.ts, a worker thread). Both send
 // the same bytes, keep the same per-peer liveness (lib/transport/liveness.ts is the reference,
 // native/liveness.cc its C++ twin) and report the same events.
 import type { AnnounceOptions, VipSpec } from '../resources/address';

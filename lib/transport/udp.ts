@@ -1,30 +1,45 @@
-// The pure-TypeScript transport: heartbeat's media, status beat, retransmit history and per-peer
-// liveness on node:dgram and the event loop's timers, in one thread with the rest of hbd.
+// The pure-TypeScript transport as the rest of hbd sees it: a thin Transport on the main thread in
+// front of the packet core (lib/transport/udp-core.ts), which runs in a worker thread of its own
+// (lib/transport/udp-worker.ts). A blocked main event loop (GC, a slow synchronous call) therefore
+// no longer delays beats or deaths; the stall rule is the native engine's: the main thread checks
+// in through shared memory every checkInIntervalMs, and after stallLimitMs without one the core
+// stops beating and reports 'stall-stop', so that the peers take over from a wedged daemon.
 //
-// That sharing is its limit and the reason the native engine exists: when JavaScript stalls (GC,
-// a slow synchronous call), the beats stall with it and peers may declare us dead. checkIn() and
-// stallLimitMs therefore mean nothing here, and realtime/rtprio cannot be applied to one thread.
-// What it does do is notice its own stalls (a timer firing late) and refuse to blame peers for them
-// until the packets queued meanwhile have been read (Liveness.stalled(), spec-free "awareness").
-import { get, getBuffer, getHex } from '../wire/message';
-import { addControlFields, statusMessage } from '../wire/builders';
-import { decode, encode } from '../wire/codec';
-import type { DecodeResult, Message } from '../wire/types';
-import { delayUntil, monoNowMs, nextSlot } from './clock';
-import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
+// The worker is the one authority for seqs, the retransmit history and its throttle: send() and
+// retransmit() wait for its answer (one thread round trip, tens of µs; statuses never need one),
+// highestSeq() reads the hiseq it publishes in shared memory. See lib/transport/worker-protocol.ts.
+// `realtime on` puts the worker thread at nice −20 (lib/transport/thread-priority.ts; rtprio has no
+// meaning there). Unlike the native engine it has no takeover plans and no ping nodes (raw sockets).
+import * as path from 'node:path';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+
 import { EncodeError } from '../wire/errors';
-import { AuthFailSummary } from './auth-fail-summary';
-import { isForUs, readControl, verdictReason } from './inbound';
-import { Liveness, stallThresholdMs } from './liveness';
-import { LoadAvg } from './loadavg';
-import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
-import type { LivenessEvent, PingNodeSpec, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
+import type { Message } from '../wire/types';
+import { monoNowMs } from './clock';
+import { deliverEvents } from './deliver';
+import { DEFAULT_MAX_REXMIT_DELAY_MS } from './history';
+import { MediumError } from './media-ts';
+import { checkInIntervalMs } from './native';
+import type { PingNodeSpec, RetransmitResult, Transport, TransportEvent, TransportOptions } from './types';
+import {
+  type Command,
+  type ErrorData,
+  HIGHEST_SEQ,
+  LAST_CHECK_IN,
+  packMessage,
+  REPLY_COUNT,
+  type Reply,
+  type Report,
+  reviveEvent,
+  SHARED_BYTES,
+  sharedViews,
+  type StartSettings,
+  type WorkerData,
+} from './worker-protocol';
 
-/** The largest UDP payload over IPv4 (65535 − 20 − 8): a longer packet cannot go out on any medium. */
-const MAX_DATAGRAM = 65507;
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-type EventBody = DistributiveOmit<TransportEvent, 'mono' | 'wall'>;
+/** How long send()/retransmit() wait for the worker before they give up on it. */
+const ANSWER_TIMEOUT_MS = 2_000;
+const WORKER_FILE = path.join(__dirname, 'udp-worker.js');
 
 /** Throws a RangeError naming the first option a transport cannot run with. */
 export function checkTransportOptions(o: TransportOptions): void {
@@ -48,44 +63,54 @@ export function pingNeedsNativeMessage(nodes: readonly PingNodeSpec[]): string {
   return `ha.cf ${lines.join(', ')}: ping nodes are reached by ICMP echo over a raw socket, which the TypeScript transport cannot open; ping nodes need the native engine: build it (npm rebuild hbd), or remove the ping lines`;
 }
 
-export function createUdpTransport(opts: TransportOptions): Transport {
+/** `workerFile`: the packet core's thread (tests substitute one that fails). */
+export function createUdpTransport(opts: TransportOptions, workerFile = WORKER_FILE): Transport {
   checkTransportOptions(opts);
-  return new UdpTransport(opts);
+  return new WorkerTransport(opts, workerFile);
 }
 
-interface Timer {
-  handle: NodeJS.Timeout;
-  /** When it should fire (mono ms); a later firing measures our own lateness. */
-  due: number;
+/** An error from the worker with its class and fields, as the callers test for them. */
+function rebuildError(d: ErrorData): Error {
+  let e: Error;
+  switch (d.name) {
+    case 'MediumError':
+      e = new MediumError(d.medium ?? '', d.iface ?? '', '', d.syscall, d.code);
+      break;
+    case 'EncodeError':
+      e = new EncodeError(d.path ?? '', '');
+      break;
+    case 'RangeError':
+      e = new RangeError();
+      break;
+    case 'TypeError':
+      e = new TypeError();
+      break;
+    default:
+      e = Object.assign(new Error(), { name: d.name }, d.code === undefined ? {} : { code: d.code }, d.syscall === undefined ? {} : { syscall: d.syscall });
+  }
+  e.message = d.message;
+  return e;
 }
 
-class UdpTransport implements Transport {
+class WorkerTransport implements Transport {
   readonly kind = 'ts' as const;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
-  private media: OpenMedium[] = [];
-  private liveness: Liveness | null = null;
-  private readonly history: SendHistory;
-  private readonly loadavg = new LoadAvg();
-  /** Peer UUIDs learned from authenticated `srcuuid`, for `destuuid` (spec §4 step 1). */
-  private readonly peerUuids = new Map<string, Buffer>();
-  private emitTo: (e: TransportEvent) => void = () => undefined;
-  private nextSeq: number;
-  private status: 'up' | 'active' = 'up';
-  private bumpMs = 0;
-  private flowControl = true; // heartbeat starts with flow control on (spec §7.7)
-  private t0 = 0;
-  private beat: Timer | null = null;
-  private deadline: Timer | null = null;
-  private deathCheck: NodeJS.Immediate | null = null;
-  private readonly authFails = new AuthFailSummary();
-  private authFlush: Timer | null = null;
-  /** When the last stall was reported: timers due before it were late for the same stall. */
-  private lastStallAt = -Infinity;
+  private readonly sab = new SharedArrayBuffer(SHARED_BYTES);
+  private readonly shared = sharedViews(this.sab);
+  private settings: { -readonly [K in keyof StartSettings]: StartSettings[K] } = { status: 'up', bumpMs: 0, flowControl: true }; // flow control starts on, as heartbeat's (spec §7.7)
+  private worker: Worker | null = null;
+  private replies: MessagePort | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private onEvent: ((e: TransportEvent) => void) | null = null;
+  private starting: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  private checkInTimer: NodeJS.Timeout | null = null;
   private stopped: Promise<void> | null = null;
 
-  constructor(private readonly opts: TransportOptions) {
-    this.nextSeq = opts.firstSeq;
-    this.history = new SendHistory(opts.firstSeq, opts.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS);
+  constructor(
+    private readonly opts: TransportOptions,
+    private readonly workerFile: string,
+  ) {
+    Atomics.store(this.shared.big, HIGHEST_SEQ, BigInt(opts.firstSeq - 1));
   }
 
   async start(onEvent: (e: TransportEvent) => void): Promise<void> {
@@ -95,113 +120,82 @@ class UdpTransport implements Transport {
       throw new Error(pingNeedsNativeMessage(this.opts.pingNodes));
     }
     this.state = 'starting';
-    this.emitTo = onEvent;
-    const sink: MediumSink = {
-      packet: (link, bytes, source) => this.receive(link, bytes, source),
-      error: (link, syscall, errno, message) => this.emit([{ type: 'media-error', link, syscall, errno, message }]),
-    };
-    const opened = await Promise.allSettled(this.opts.media.map((m) => openMedium(m, this.opts.udpPort, sink)));
-    this.media = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed || this.state !== 'starting') {
-      const media = this.media;
-      this.media = [];
-      this.state = 'stopped';
-      await Promise.all(media.map((m) => m.close()));
-      throw failed ? failed.reason : new Error('transport: stopped while starting');
+    this.onEvent = onEvent;
+    this.checkIn();
+    const { port1, port2 } = new MessageChannel();
+    this.replies = port1;
+    const data: WorkerData = { options: this.opts, settings: { ...this.settings }, shared: this.sab, replies: port2 };
+    const worker = new Worker(this.workerFile, { workerData: data, transferList: [port2] });
+    this.worker = worker;
+    this.exited = new Promise((resolve) => worker.once('exit', (code) => (this.onExit(code), resolve())));
+    worker.on('message', (r: Report) => this.onReport(r));
+    worker.on('error', (e) => this.fail(e));
+    try {
+      await new Promise<void>((resolve, reject) => (this.starting = { resolve, reject }));
+    } catch (e) {
+      await this.stop();
+      throw e;
     }
-    this.state = 'running';
-    const now = monoNowMs();
-    const o = this.opts;
-    this.liveness = new Liveness({ localNode: o.localNode, nodes: o.nodes, keepaliveMs: o.keepaliveMs, deadtimeMs: o.deadtimeMs, warntimeMs: o.warntimeMs, initdeadMs: o.initdeadMs }, now);
-    this.t0 = now;
-    // heartbeat's first status says st=init (see Transport.start), the beat goes on from there.
-    this.sendStatus('init');
-    this.armBeat(nextSlot(this.t0, o.keepaliveMs, now), now);
-    this.armDeadline();
+    // The main thread is alive as long as its timers run: that is what the stall rule measures.
+    this.checkInTimer = setInterval(() => this.checkIn(), checkInIntervalMs(this.opts.keepaliveMs));
+    this.checkInTimer.unref();
   }
 
   setStatus(status: 'up' | 'active'): void {
-    this.status = status;
-    if (this.state === 'running') this.sendStatus();
+    this.settings.status = status;
+    this.post({ cmd: 'set-status', status });
   }
 
   setDeadtimeBump(extraMs: number): void {
     if (!Number.isFinite(extraMs) || extraMs < 0) throw new RangeError(`transport: deadtime bump must be ≥ 0 ms, got ${extraMs}`);
-    const changed = extraMs !== this.bumpMs;
-    this.bumpMs = extraMs;
-    if (changed && this.state === 'running') this.sendStatus();
+    this.settings.bumpMs = extraMs;
+    this.post({ cmd: 'deadtime-bump', extraMs });
   }
 
   setCommUp(): void {
-    if (!this.liveness) throw new Error('transport: setCommUp() before start()');
-    this.liveness.setCommUp();
-    this.armDeadline();
+    this.mustHaveStarted('setCommUp');
+    this.post({ cmd: 'comm-up' });
   }
 
   setFlowControl(on: boolean): void {
-    this.flowControl = on;
+    this.settings.flowControl = on;
+    this.post({ cmd: 'flow-control', on });
   }
 
   send(message: Message): number | null {
     this.mustRun('send');
-    const type = get(message, 't');
-    if (type === undefined) throw new RangeError('transport: a cluster message needs a t field');
-    const seq = type.startsWith('NS_') ? undefined : this.nextSeq;
-    const dest = get(message, 'dest');
-    const full = addControlFields(message, {
-      node: this.opts.localNode,
-      uuid: this.opts.uuid,
-      seq,
-      generation: this.opts.generation,
-      nowSec: Math.floor(Date.now() / 1000),
-      loadavg: this.loadavg.read(monoNowMs()),
-      ttl: this.opts.ttl,
-      destUuid: dest === undefined ? undefined : this.peerUuids.get(dest),
-    });
-    const bytes = encode(full, this.opts.wireFormat, this.opts.authKeys);
-    if (bytes.length > MAX_DATAGRAM) {
-      throw new EncodeError('', `the signed packet is ${bytes.length} bytes, more than the ${MAX_DATAGRAM} a UDP datagram can carry`);
-    }
-    if (seq !== undefined) {
-      this.nextSeq = seq + 1;
-      this.history.add(seq, bytes);
-    }
-    for (const m of this.media) m.send(bytes);
-    return seq ?? null;
+    return this.call({ cmd: 'send', message: packMessage(message) }) as number | null;
   }
 
   retransmit(seq: number): RetransmitResult {
     this.mustRun('retransmit');
-    const r = this.history.take(seq, monoNowMs());
-    if (r.result === 'sent') for (const m of this.media) m.send(r.bytes);
-    return r.result;
+    return this.call({ cmd: 'retransmit', seq }) as RetransmitResult;
   }
 
   highestSeq(): number {
-    return this.nextSeq - 1;
+    return Number(Atomics.load(this.shared.big, HIGHEST_SEQ));
   }
 
   markDead(node: string): void {
-    if (!this.liveness) throw new Error('transport: markDead() before start()');
-    this.liveness.markDead(node);
-    this.armDeadline();
+    this.mustHaveStarted('markDead');
+    this.post({ cmd: 'mark-dead', node });
   }
 
-  /** Nothing to do: JS and this transport share one thread (see the file comment). */
-  checkIn(): void {}
+  /** One store to shared memory: costs the event loop nothing, whatever the rate. */
+  checkIn(): void {
+    Atomics.store(this.shared.big, LAST_CHECK_IN, process.hrtime.bigint() / 1000n);
+  }
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.state = 'stopped';
-      if (this.beat) clearTimeout(this.beat.handle);
-      if (this.deadline) clearTimeout(this.deadline.handle);
-      if (this.deathCheck) clearImmediate(this.deathCheck);
-      if (this.authFlush) clearTimeout(this.authFlush.handle);
-      this.beat = this.deadline = this.deathCheck = this.authFlush = null;
-      const media = this.media;
-      this.media = [];
-      await Promise.all(media.map((m) => m.close()));
+      this.onEvent = null; // events still on their way from the worker are dropped: a stopped transport is silent
+      if (this.checkInTimer) clearInterval(this.checkInTimer);
+      this.checkInTimer = null;
+      // The worker sends what is pending (the shutdone notice), closes every socket and exits.
+      this.worker?.postMessage({ cmd: 'stop' } satisfies Command);
+      await this.exited;
+      this.replies?.close();
     })();
     return this.stopped;
   }
@@ -210,126 +204,82 @@ class UdpTransport implements Transport {
     if (this.state !== 'running') throw new Error(`transport: ${what}() while ${this.state === 'stopped' ? 'stopped' : 'not started'}`);
   }
 
-  private emit(events: readonly EventBody[]): void {
-    if (events.length === 0) return;
-    const time = { mono: monoNowMs(), wall: Date.now() };
-    this.emitAt(time.mono, time.wall, events);
+  /** Before start there is no liveness to change; after stop nothing is left to change. */
+  private mustHaveStarted(what: string): void {
+    if (this.state === 'new' || this.state === 'starting') throw new Error(`transport: ${what}() before start()`);
   }
 
-  private emitAt(mono: number, wall: number, events: readonly EventBody[]): void {
-    for (const e of events) this.emitTo({ ...e, mono, wall } as TransportEvent);
+  /** Commands without an answer; before start the settings travel with the worker's start data. */
+  private post(c: Command): void {
+    if (this.worker && this.state !== 'stopped') this.worker.postMessage(c);
   }
 
-  private sendStatus(status: 'init' | 'up' | 'active' = this.status): void {
-    this.send(statusMessage({ status, deadtimeMs: this.opts.deadtimeMs + this.bumpMs, flowControl: this.flowControl }));
+  /** A command the worker answers before this returns (see worker-protocol.ts). */
+  private call(c: Command): unknown {
+    const replies = this.replies!;
+    this.worker!.postMessage(c);
+    const deadline = monoNowMs() + ANSWER_TIMEOUT_MS;
+    for (;;) {
+      const seen = Atomics.load(this.shared.i32, REPLY_COUNT);
+      const got = receiveMessageOnPort(replies);
+      if (got) {
+        const reply = got.message as Reply;
+        if (reply.ok) return reply.value;
+        throw rebuildError(reply.error);
+      }
+      const left = deadline - monoNowMs();
+      if (left <= 0) throw new Error(`transport: the packet core's worker thread did not answer ${c.cmd}() within ${ANSWER_TIMEOUT_MS} ms`);
+      Atomics.wait(this.shared.i32, REPLY_COUNT, seen, left);
+    }
   }
 
-  private receive(link: string, bytes: Buffer, source: string): void {
-    if (this.state !== 'running' || !this.liveness) return;
-    const mono = monoNowMs();
-    const wall = Date.now();
-    // Counted, and reported once per source and second (see auth-fail-summary.ts).
-    const fail = (reason: string, node: string | null) => {
-      this.authFails.note(link, source, mono, () => ({ reason, node }));
-      this.armAuthFlush();
-    };
-    let d: DecodeResult;
-    try {
-      d = decode(bytes, this.opts.authKeys);
-    } catch (e) {
-      // The codec throws only DecodeError; anything else is still a bad packet, never a crash.
-      fail((e as Error).message, null);
+  private onReport(r: Report): void {
+    switch (r.type) {
+      case 'events':
+        deliverEvents(r.events.map(reviveEvent), this.onEvent);
+        this.worker?.postMessage({ cmd: 'ack' } satisfies Command);
+        return;
+      case 'started':
+        if (this.state === 'starting') {
+          this.state = 'running';
+          this.starting?.resolve();
+        } else {
+          this.starting?.reject(new Error('transport: stopped while starting'));
+        }
+        this.starting = null;
+        return;
+      case 'start-failed':
+        this.starting?.reject(rebuildError(r.error));
+        this.starting = null;
+        return;
+      case 'stopped':
+        return;
+    }
+  }
+
+  private onExit(code: number): void {
+    if (this.stopped === null) this.fail(new Error(`exited with code ${code}`));
+  }
+
+  /**
+   * The packet core's thread died: no beat goes out any more, so the daemon must not go on as if it
+   * did. A failed start rejects; a running transport throws from the next tick (an uncaught
+   * exception: the process stops, and the peers take over, as after a stall).
+   */
+  private fail(cause: Error): void {
+    const error = new Error(`transport: the TypeScript packet core's worker thread failed: ${cause.message}; heartbeats stopped`, { cause });
+    if (this.starting) {
+      this.starting.reject(error);
+      this.starting = null;
       return;
     }
-    const src = get(d.message, 'src') ?? null;
-    if (d.auth.verdict !== 'ok') return fail(verdictReason(d.auth), src);
-    const c = readControl(d.message);
-    if ('error' in c) return fail(c.error, src);
-    if (!this.liveness.isPeer(c.src) && c.src !== this.opts.localNode) return fail('unknown node', c.src);
-    const msg = d.message;
-    let events: LivenessEvent[];
-    let accepted: boolean;
-    if (c.type === 'status') {
-      const dtMs = getHex(msg, 'dt') ?? 0;
-      ({ events, accepted } = this.liveness.status(mono, { node: c.src, link, generation: c.generation, seq: c.seq!, status: get(msg, 'st') ?? '', dtMs }));
-    } else {
-      ({ events, accepted } = this.liveness.packet(mono, c.src, link, c.generation));
-    }
-    const out: EventBody[] = [...events];
-    if (accepted) {
-      const uuid = getBuffer(msg, 'srcuuid');
-      if (uuid?.length === 16) this.peerUuids.set(c.src, uuid);
-      if (c.type === 'status') out.push({ type: 'status', node: c.src, link, message: msg, seq: c.seq!, generation: c.generation });
-      else out.push({ type: 'message', node: c.src, link, message: msg, seq: c.seq, generation: c.generation, forUs: isForUs(msg, this.opts.localNode, this.opts.uuid) });
-    }
-    this.emitAt(mono, wall, out);
-    this.armDeadline();
-  }
-
-  /** One timer at the end of the earliest open auth-fail window. */
-  private armAuthFlush(): void {
-    const due = this.authFails.nextDue();
-    if (this.state !== 'running' || due === Infinity || (this.authFlush && this.authFlush.due <= due)) return;
-    if (this.authFlush) clearTimeout(this.authFlush.handle);
-    const now = monoNowMs();
-    this.authFlush = {
-      due,
-      handle: setTimeout(() => {
-        this.authFlush = null;
-        if (this.state !== 'running') return;
-        this.emit(this.authFails.flush(monoNowMs()));
-        this.armAuthFlush();
-      }, delayUntil(due, now)),
-    };
-  }
-
-  private armBeat(due: number, now: number): void {
-    this.beat = { due: Math.max(due, now), handle: setTimeout(() => this.onBeat(), delayUntil(due, now)) };
-  }
-
-  private onBeat(): void {
-    if (this.state !== 'running' || !this.beat) return;
-    const now = monoNowMs();
-    // libuv rounds to whole ms against a cached loop time: a timer can fire a fraction early.
-    if (now < this.beat.due) return this.armBeat(this.beat.due, now);
-    const stalled = this.noteLateness(this.beat.due, now);
-    this.sendStatus();
-    this.armBeat(nextSlot(this.t0, this.opts.keepaliveMs, now), now);
-    if (stalled) this.armDeadline();
-  }
-
-  /** Keeps one timer at Liveness.nextDeadline(); re-armed whenever that may have moved. */
-  private armDeadline(): void {
-    if (this.state !== 'running' || !this.liveness || this.deathCheck) return;
-    const due = this.liveness.nextDeadline();
-    if (this.deadline && this.deadline.due === due) return;
-    if (this.deadline) clearTimeout(this.deadline.handle);
-    this.deadline = null;
-    if (due === Infinity) return;
-    const now = monoNowMs();
-    this.deadline = { due: Math.max(due, now), handle: setTimeout(() => this.onDeadline(), delayUntil(due, now)) };
-  }
-
-  private onDeadline(): void {
-    if (this.state !== 'running' || !this.deadline) return;
-    this.noteLateness(this.deadline.due, monoNowMs());
-    this.deadline = null;
-    // Judge deaths from the check phase: the poll phase in between reads every packet already queued
-    // on our sockets, so a peer whose status waited in a buffer during a stall is not declared dead.
-    this.deathCheck = setImmediate(() => {
-      this.deathCheck = null;
-      if (this.state !== 'running' || !this.liveness) return;
-      this.emit(this.liveness.tick(monoNowMs()));
-      this.armDeadline();
+    if (this.state !== 'running') return;
+    this.state = 'stopped';
+    this.onEvent = null;
+    if (this.checkInTimer) clearInterval(this.checkInTimer);
+    this.checkInTimer = null;
+    process.nextTick(() => {
+      throw error;
     });
-  }
-
-  /** Reports a stall when a timer fired more than the threshold late; true if it did. */
-  private noteLateness(due: number, now: number): boolean {
-    const late = now - due;
-    if (late <= stallThresholdMs(this.opts.keepaliveMs) || due <= this.lastStallAt || !this.liveness) return false;
-    this.lastStallAt = now;
-    this.emit(this.liveness.stalled(now, late));
-    return true;
   }
 }
