@@ -31,6 +31,7 @@ import { classifyAuthFailure, MetricsRecorder } from './metrics/recorder';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
+import { ensurePrivateDir, RUN_DIR_MODE, STATE_DIR_MODE } from './state/private-dir';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
 import { watchdogFromEnv } from './systemd';
@@ -54,6 +55,8 @@ export interface DaemonOptions {
 }
 
 const PID_FILE = 'hbd.pid';
+/** Readable by tools (cl_status, monitoring), written by hbd only. */
+const PID_FILE_MODE = 0o644;
 /** heartbeat's final shutdown phases after its own shutdone: 1 s, then 1 s more (spec §8.8). */
 const FINAL_SHUTDOWN_MS = 2000;
 
@@ -114,13 +117,23 @@ export function alreadyRunningMessage(pid: number, runDir: string): string {
   return `hbd is already running as PID ${pid} (${path.join(runDir, PID_FILE)}); stop it first (hbd stop) or use another --run-dir`;
 }
 
-/** Refuses to start over a live daemon; a stale pid file is replaced. */
-function claimPidFile(runDir: string): string {
-  fs.mkdirSync(runDir, { recursive: true, mode: 0o755 });
+/**
+ * Refuses to start over a live daemon; a stale pid file is replaced. The file is created anew
+ * (O_EXCL, no symlink followed) with mode 0644 whatever the umask, in a run directory only we write.
+ */
+export function claimPidFile(runDir: string): string {
+  ensurePrivateDir(runDir, RUN_DIR_MODE, 'run');
   const file = path.join(runDir, PID_FILE);
   const other = runningPid(runDir);
   if (other !== null) throw new Error(alreadyRunningMessage(other, runDir));
-  fs.writeFileSync(file, `${process.pid}\n`);
+  fs.rmSync(file, { force: true });
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, PID_FILE_MODE);
+  try {
+    fs.fchmodSync(fd, PID_FILE_MODE);
+    fs.writeSync(fd, `${process.pid}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
   return file;
 }
 
@@ -216,6 +229,14 @@ export class Daemon {
       pidFile = claimPidFile(opts.runDir);
     } catch (e) {
       log.error((e as NodeJS.ErrnoException).code ? describeErrno(e, 'write', path.join(opts.runDir, PID_FILE)) : (e as Error).message);
+      await log.close();
+      throw e;
+    }
+    try {
+      ensurePrivateDir(opts.stateDir, STATE_DIR_MODE, 'state');
+    } catch (e) {
+      log.error((e as Error).message);
+      fs.rmSync(pidFile, { force: true });
       await log.close();
       throw e;
     }
