@@ -3,7 +3,9 @@
 // parts; this file only connects them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 
+import { CRC_WARNING, crcMigration } from './config/authkeys';
 import { formatDiagnostic } from './config/diagnostics';
 import { reloadConfig, type ConfigField } from './config/reload';
 import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
@@ -150,8 +152,16 @@ function vipOf(r: Resource, entries: readonly AddressEntry[]): VipSpec | null {
   return v.ok ? v.vip : null;
 }
 
-/** Settings the running daemon applies on reload; everything else waits for a restart. */
-const LIVE_FIELDS: ReadonlySet<ConfigField> = new Set<ConfigField>(['logging']);
+/**
+ * Settings the running daemon applies on reload; everything else waits for a restart. authkeys is
+ * live so that keys rotate across a running cluster without a restart (README, "Key rotation").
+ */
+const LIVE_FIELDS: ReadonlySet<ConfigField> = new Set<ConfigField>(['logging', 'authKeys']);
+
+/** The method of the key outgoing packets are signed with. */
+function signingMethod(cfg: ClusterConfig): string {
+  return cfg.authKeys.keys.find((k) => k.index === cfg.authKeys.sendIndex)?.method ?? '?';
+}
 
 function loggerFor(cfg: ClusterConfig, logStderr: boolean): Logger {
   const l = cfg.logging;
@@ -244,6 +254,8 @@ export class Daemon {
     const gen = nextGeneration(opts.stateDir, cfg.hbgenMethod, nowSec);
     if (gen.warning) log.warn(gen.warning);
     log.info(`Heartbeat generation: ${gen.generation}`);
+    const crc = crcMigration(cfg.authKeys);
+    if (crc) log.warn(`authkeys: ${CRC_WARNING}; ${crc}`);
     const uuid = loadOrCreateUuid(opts.stateDir, cfg.uuidFrom, cfg.localNode);
     if (uuid.note) log.info(uuid.note);
     const env = opts.env ?? process.env;
@@ -445,7 +457,11 @@ export class Daemon {
       this.log.reopen();
       return result;
     }
-    if (result.applied.length) {
+    if (!isDeepStrictEqual(config.authKeys, this.cfg.authKeys)) {
+      this.transport.setAuthKeys(config.authKeys);
+      this.log.info(`authkeys reloaded: signing with key ${config.authKeys.sendIndex} (${signingMethod(config)}), accepting keys ${config.authKeys.keys.map((k) => k.index).join(', ')}`);
+    }
+    if (!isDeepStrictEqual(config.logging, this.cfg.logging)) {
       const old = this.log;
       this.log = loggerFor(config, this.logStderr);
       void old.close();

@@ -174,6 +174,12 @@ export interface Transport {
   /** JS is alive; see TransportOptions.stallLimitMs. */
   checkIn(): void;
   /**
+   * A reloaded authkeys (key rotation, SIGHUP): the next packet sent is signed with its sendIndex
+   * and every packet received from now on is verified against its keys. Throws a RangeError when
+   * sendIndex has no key.
+   */
+  setAuthKeys(keys: AuthKeys): void;
+  /**
    * Native engine only: the standing plan for `node`'s death (null clears it), executed on the
    * engine thread at the death deadline itself — the addresses move on time even while the event
    * loop is blocked — and reported by a 'plan-executed' event. A plan fires once. Throws a

@@ -9,7 +9,7 @@
 import { get, getBuffer, getHex } from '../wire/message';
 import { addControlFields, statusMessage } from '../wire/builders';
 import { decode, encode } from '../wire/codec';
-import type { DecodeResult, Message } from '../wire/types';
+import type { AuthKeys, DecodeResult, Message } from '../wire/types';
 import { delayUntil, monoNowMs, nextSlot } from './clock';
 import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
 import { EncodeError } from '../wire/errors';
@@ -26,6 +26,13 @@ const MAX_DATAGRAM = 65507;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type EventBody = DistributiveOmit<TransportEvent, 'mono' | 'wall'>;
 
+/** Throws a RangeError when the keys cannot sign: their send index has no key. */
+export function checkAuthKeys(keys: AuthKeys, name = 'authKeys'): void {
+  if (!keys.keys.some((k) => k.index === keys.sendIndex)) {
+    throw new RangeError(`transport option ${name}.sendIndex must be an index present in ${name}.keys, got ${JSON.stringify(keys.sendIndex)}`);
+  }
+}
+
 /** Throws a RangeError naming the first option a transport cannot run with. */
 export function checkTransportOptions(o: TransportOptions): void {
   const fail = (name: string, want: string, got: unknown): never => {
@@ -37,7 +44,7 @@ export function checkTransportOptions(o: TransportOptions): void {
   if (o.uuid.length !== 16) fail('uuid', '16 bytes', o.uuid.toString('hex'));
   if (!Number.isSafeInteger(o.firstSeq) || o.firstSeq < 1) fail('firstSeq', 'an integer ≥ 1', o.firstSeq);
   if (!Number.isSafeInteger(o.generation) || o.generation < 0) fail('generation', 'an integer ≥ 0', o.generation);
-  if (!o.authKeys.keys.some((k) => k.index === o.authKeys.sendIndex)) fail('authKeys.sendIndex', 'an index present in authKeys.keys', o.authKeys.sendIndex);
+  checkAuthKeys(o.authKeys);
   const rexmit = o.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS;
   if (!Number.isInteger(rexmit) || rexmit <= 0) fail('maxRexmitDelayMs', 'a positive integer', rexmit);
 }
@@ -82,8 +89,11 @@ class UdpTransport implements Transport {
   /** When the last stall was reported: timers due before it were late for the same stall. */
   private lastStallAt = -Infinity;
   private stopped: Promise<void> | null = null;
+  /** opts.authKeys until a reload replaces them (setAuthKeys). */
+  private authKeys: AuthKeys;
 
   constructor(private readonly opts: TransportOptions) {
+    this.authKeys = opts.authKeys;
     this.nextSeq = opts.firstSeq;
     this.history = new SendHistory(opts.firstSeq, opts.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS);
   }
@@ -159,7 +169,7 @@ class UdpTransport implements Transport {
       ttl: this.opts.ttl,
       destUuid: dest === undefined ? undefined : this.peerUuids.get(dest),
     });
-    const bytes = encode(full, this.opts.wireFormat, this.opts.authKeys);
+    const bytes = encode(full, this.opts.wireFormat, this.authKeys);
     if (bytes.length > MAX_DATAGRAM) {
       throw new EncodeError('', `the signed packet is ${bytes.length} bytes, more than the ${MAX_DATAGRAM} a UDP datagram can carry`);
     }
@@ -190,6 +200,11 @@ class UdpTransport implements Transport {
 
   /** Nothing to do: JS and this transport share one thread (see the file comment). */
   checkIn(): void {}
+
+  setAuthKeys(keys: AuthKeys): void {
+    checkAuthKeys(keys, 'keys');
+    this.authKeys = keys;
+  }
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
@@ -235,7 +250,7 @@ class UdpTransport implements Transport {
     };
     let d: DecodeResult;
     try {
-      d = decode(bytes, this.opts.authKeys);
+      d = decode(bytes, this.authKeys);
     } catch (e) {
       // The codec throws only DecodeError; anything else is still a bad packet, never a crash.
       fail((e as Error).message, null);
