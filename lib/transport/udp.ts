@@ -14,7 +14,7 @@ import { delayUntil, monoNowMs, nextSlot } from './clock';
 import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
 import { EncodeError } from '../wire/errors';
 import { AuthFailSummary } from './auth-fail-summary';
-import { isForUs, readControl, verdictReason } from './inbound';
+import { isForUs, readControl, replayReason, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
@@ -270,7 +270,12 @@ class UdpTransport implements Transport {
     } else {
       ({ events, accepted } = this.liveness.packet(mono, c.src, link, c.generation));
     }
-    const out: EventBody[] = [...events];
+    // Replays of an older generation are counted and summarised like forged packets, not one event each.
+    const out: EventBody[] = [];
+    for (const e of events) {
+      if (e.type === 'replay') fail(replayReason(e.generation, e.currentGeneration), e.node);
+      else out.push(e);
+    }
     if (accepted) {
       const uuid = getBuffer(msg, 'srcuuid');
       if (uuid?.length === 16) this.peerUuids.set(c.src, uuid);
