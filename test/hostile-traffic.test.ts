@@ -4,8 +4,8 @@
 // capture replayed after n2 restarted); then a burst of oversized datagrams and heartbeat's
 // compressed message inflating to 60 MiB, signed with the cluster key. n1 must keep beating and
 // judging, refuse the replays as replays, report a few counted summaries, never inflate the bomb
-// and keep its memory flat. CPU, drop rate and memory are reported (bench/results/hostile.json has
-// a recorded run); only what must hold is asserted.
+// and keep its memory flat. CPU, drop rate and memory are reported (t.diagnostic; measured runs of
+// both transports in bench/flood/README.md); only what must hold is asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,10 +15,10 @@ import { loadNative } from '../lib/native';
 import type { AuthKeys } from '../lib/wire/types';
 import { labSkipReason } from './lab/env';
 import { haLogPath, logOf } from './lab/ha-log';
-import { withLab, type Lab } from './lab/lab';
+import { withLab } from './lab/lab';
 import type { LabProcess } from './lab/process';
 import { Drivers, type DriverHandle, type DriverLine } from './support/driver-client';
-import { badPayloads, BOMB_INFLATED_BYTES, compressedBomb, flood, floodSender, oversizedPayloads, replayedPayloads, truncatedPayloads } from './support/flood';
+import { badPayloads, BOMB_INFLATED_BYTES, compressedBomb, flood, floodSender, oversizedPayloads, processUsage, rcvbufErrors, replayedPayloads, truncatedPayloads } from './support/flood';
 import type { DriverConfig } from './support/transport-driver';
 
 type Kind = 'native' | 'ts';
@@ -62,22 +62,6 @@ function skipFor(kind: Kind): string | false {
   return 'skip' in sender ? sender.skip : false;
 }
 
-/** A process's resident set (bytes) and CPU time (s), from /proc. */
-function usage(pid: number): { rss: number; cpu: number } {
-  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
-  // Fields after the command name: utime and stime are the 12th and 13th (man 5 proc).
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rss, cpu: (Number(f[11]) + Number(f[12])) / 100 };
-}
-
-/** The kernel's UDP receive-buffer drops in a node's namespace (/proc/net/snmp Udp: RcvbufErrors). */
-async function rcvbufErrors(lab: Lab, node: number): Promise<number> {
-  const text = (await lab.node(node).exec(['cat', '/proc/net/snmp'])).stdout;
-  const [head, values] = text.split('\n').filter((l) => l.startsWith('Udp:'));
-  return Number(values!.split(/\s+/)[head!.split(/\s+/).indexOf('RcvbufErrors')]);
-}
-
 const of = (type: string, node?: string) => (l: DriverLine) => l.type === type && (node === undefined || l.node === node);
 
 async function settle(ms: number): Promise<void> {
@@ -87,7 +71,7 @@ async function settle(ms: number): Promise<void> {
 /**
  * The TypeScript transport judges every packet on the event loop that also sends its beats: under a
  * flood its socket buffer overflows and beats go out late (measured: gaps of 450–940 ms at 21k
- * packets/s on a loaded 2-core VM, bench/results/hostile.json). It runs and reports, as a todo, until
+ * packets/s on a loaded 2-core VM, bench/flood/README.md). It runs and reports, as a todo, until
  * the transport has its own thread (branch tsworker); then the todo goes.
  */
 const TODO: Record<Kind, string | undefined> = {
@@ -112,7 +96,7 @@ for (const kind of ['native', 'ts'] as const) {
         await settle(500);
 
         const pid = a.process.pid;
-        const before = usage(pid);
+        const before = processUsage(pid);
         const dropsBefore = await rcvbufErrors(lab, 1);
         const fromA = a.lines.length;
         const fromB = b.lines.length;
@@ -121,24 +105,24 @@ for (const kind of ['native', 'ts'] as const) {
         const target = lab.node(1).broadcast(0);
         const payloads = [...badPayloads('n2'), ...truncatedPayloads(KEYS, 'n2', 2), ...replayedPayloads(KEYS, 'n2', 1)];
         const samples: number[] = [];
-        const sampler = setInterval(() => samples.push(usage(pid).rss), 250);
+        const sampler = setInterval(() => samples.push(processUsage(pid).rss), 250);
         let r: Awaited<ReturnType<typeof flood>>;
         try {
           r = await flood(lab, sender, 3, target, 694, payloads, { seconds: FLOOD_SECONDS, rate: FLOOD_RATE, sources: SOURCES, processes: 2 });
         } finally {
           clearInterval(sampler);
         }
-        const during = usage(pid);
+        const during = processUsage(pid);
         const dropsFlood = (await rcvbufErrors(lab, 1)) - dropsBefore;
         // Big datagrams: fewer, they are bytes-bound. The bomb alone, so that its summaries say its reason.
         const oversized = await flood(lab, sender, 3, target, 694, oversizedPayloads('n2'), { seconds: 1.5, rate: 2_000, sources: 1 });
         await settle(1500); // the last summaries come a second after a flood
-        const beforeBomb = usage(pid);
+        const beforeBomb = processUsage(pid);
         const fromBomb = a.lines.length;
         const bomb = await flood(lab, sender, 3, target, 694, [compressedBomb(KEYS)], { seconds: 1.5, rate: 1_000, sources: 1 });
         const big = { sent: oversized.sent + bomb.sent };
         await settle(1500);
-        const after = usage(pid);
+        const after = processUsage(pid);
         const mib = (n: number) => (n / 2 ** 20).toFixed(1);
         const half = Math.floor(samples.length / 2);
         const firstHalf = Math.max(before.rss, ...samples.slice(0, half));

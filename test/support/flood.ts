@@ -121,3 +121,19 @@ export function compressedBomb(keys: AuthKeys): Buffer {
   const payload = zlib.deflateSync(Buffer.alloc(BOMB_INFLATED_BYTES), { level: 9 });
   return encode([bin('_compressed_payload', payload), str('_compression_algorithm', 'zlib')], 'netstring+auth', keys);
 }
+
+/** A process's resident set (bytes) and CPU time utime+stime (s), from /proc. */
+export function processUsage(pid: number): { rss: number; cpu: number } {
+  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+  // Fields after the command name: utime and stime are the 12th and 13th (man 5 proc), in USER_HZ (100).
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rss, cpu: (Number(f[11]) + Number(f[12])) / 100 };
+}
+
+/** The kernel's UDP receive-buffer drops in a lab node's namespace (/proc/net/snmp Udp: RcvbufErrors). */
+export async function rcvbufErrors(lab: Lab, node: number): Promise<number> {
+  const text = (await lab.node(node).exec(['cat', '/proc/net/snmp'])).stdout;
+  const [head, values] = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  return Number(values!.split(/\s+/)[head!.split(/\s+/).indexOf('RcvbufErrors')]);
+}
