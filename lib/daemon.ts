@@ -3,7 +3,9 @@
 // parts; this file only connects them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 
+import { CRC_WARNING, crcMigration } from './config/authkeys';
 import { formatDiagnostic } from './config/diagnostics';
 import { reloadConfig, type ConfigField } from './config/reload';
 import type { ClusterConfig, Medium as ConfigMedium } from './config/types';
@@ -31,6 +33,7 @@ import { classifyAuthFailure, MetricsRecorder } from './metrics/recorder';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
+import { ensurePrivateDir, RUN_DIR_MODE, STATE_DIR_MODE } from './state/private-dir';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
 import { watchdogFromEnv } from './systemd';
@@ -54,6 +57,8 @@ export interface DaemonOptions {
 }
 
 const PID_FILE = 'hbd.pid';
+/** Readable by tools (cl_status, monitoring), written by hbd only. */
+const PID_FILE_MODE = 0o644;
 /** heartbeat's final shutdown phases after its own shutdone: 1 s, then 1 s more (spec §8.8). */
 const FINAL_SHUTDOWN_MS = 2000;
 
@@ -114,13 +119,23 @@ export function alreadyRunningMessage(pid: number, runDir: string): string {
   return `hbd is already running as PID ${pid} (${path.join(runDir, PID_FILE)}); stop it first (hbd stop) or use another --run-dir`;
 }
 
-/** Refuses to start over a live daemon; a stale pid file is replaced. */
-function claimPidFile(runDir: string): string {
-  fs.mkdirSync(runDir, { recursive: true, mode: 0o755 });
+/**
+ * Refuses to start over a live daemon; a stale pid file is replaced. The file is created anew
+ * (O_EXCL, no symlink followed) with mode 0644 whatever the umask, in a run directory only we write.
+ */
+export function claimPidFile(runDir: string): string {
+  ensurePrivateDir(runDir, RUN_DIR_MODE, 'run');
   const file = path.join(runDir, PID_FILE);
   const other = runningPid(runDir);
   if (other !== null) throw new Error(alreadyRunningMessage(other, runDir));
-  fs.writeFileSync(file, `${process.pid}\n`);
+  fs.rmSync(file, { force: true });
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, PID_FILE_MODE);
+  try {
+    fs.fchmodSync(fd, PID_FILE_MODE);
+    fs.writeSync(fd, `${process.pid}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
   return file;
 }
 
@@ -137,8 +152,16 @@ function vipOf(r: Resource, entries: readonly AddressEntry[]): VipSpec | null {
   return v.ok ? v.vip : null;
 }
 
-/** Settings the running daemon applies on reload; everything else waits for a restart. */
-const LIVE_FIELDS: ReadonlySet<ConfigField> = new Set<ConfigField>(['logging']);
+/**
+ * Settings the running daemon applies on reload; everything else waits for a restart. authkeys is
+ * live so that keys rotate across a running cluster without a restart (README, "Key rotation").
+ */
+const LIVE_FIELDS: ReadonlySet<ConfigField> = new Set<ConfigField>(['logging', 'authKeys']);
+
+/** The method of the key outgoing packets are signed with. */
+function signingMethod(cfg: ClusterConfig): string {
+  return cfg.authKeys.keys.find((k) => k.index === cfg.authKeys.sendIndex)?.method ?? '?';
+}
 
 function loggerFor(cfg: ClusterConfig, logStderr: boolean): Logger {
   const l = cfg.logging;
@@ -219,10 +242,20 @@ export class Daemon {
       await log.close();
       throw e;
     }
+    try {
+      ensurePrivateDir(opts.stateDir, STATE_DIR_MODE, 'state');
+    } catch (e) {
+      log.error((e as Error).message);
+      fs.rmSync(pidFile, { force: true });
+      await log.close();
+      throw e;
+    }
     const nowSec = Math.floor(Date.now() / 1000);
     const gen = nextGeneration(opts.stateDir, cfg.hbgenMethod, nowSec);
     if (gen.warning) log.warn(gen.warning);
     log.info(`Heartbeat generation: ${gen.generation}`);
+    const crc = crcMigration(cfg.authKeys);
+    if (crc) log.warn(`authkeys: ${CRC_WARNING}; ${crc}`);
     const uuid = loadOrCreateUuid(opts.stateDir, cfg.uuidFrom, cfg.localNode);
     if (uuid.note) log.info(uuid.note);
     const env = opts.env ?? process.env;
@@ -424,7 +457,11 @@ export class Daemon {
       this.log.reopen();
       return result;
     }
-    if (result.applied.length) {
+    if (!isDeepStrictEqual(config.authKeys, this.cfg.authKeys)) {
+      this.transport.setAuthKeys(config.authKeys);
+      this.log.info(`authkeys reloaded: signing with key ${config.authKeys.sendIndex} (${signingMethod(config)}), accepting keys ${config.authKeys.keys.map((k) => k.index).join(', ')}`);
+    }
+    if (!isDeepStrictEqual(config.logging, this.cfg.logging)) {
       const old = this.log;
       this.log = loggerFor(config, this.logStderr);
       void old.close();

@@ -77,7 +77,7 @@ void StopAllAtExit() {
 Engine::Engine(EngineOptions opts, EventSink sink)
     : opts_(std::move(opts)),
       sink_(std::move(sink)),
-      verifier_(opts_.authKeys),
+      keys_(std::make_unique<KeySet>(opts_.authKeys)),
       outbox_(OutboxConfig{ControlIdentity{opts_.liveness.localNode, opts_.uuid, opts_.generation, opts_.ttl}, opts_.wireFormat, opts_.authKeys, opts_.firstSeq,
                            MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
@@ -236,6 +236,27 @@ void Engine::CheckIn() {
   outbox_.RefreshLoadAverage(now);
 }
 
+void Engine::SetAuthKeys(AuthKeys keys) {
+  outbox_.SetKeys(keys);
+  auto next = std::make_unique<KeySet>(std::move(keys));
+  std::unique_ptr<KeySet> old;
+  {
+    std::lock_guard<PiMutex> lock(keysMu_);
+    old = std::move(oldKeys_);
+    std::swap(nextKeys_, next);  // a set never adopted is freed below, with `old`, outside the lock
+    keysChanged_.store(true, std::memory_order_release);
+  }
+  Wake();
+}
+
+void Engine::AdoptKeys() {
+  if (!keysChanged_.exchange(false, std::memory_order_acquire)) return;
+  std::lock_guard<PiMutex> lock(keysMu_);
+  if (!nextKeys_) return;
+  oldKeys_ = std::move(keys_);  // null here: SetAuthKeys took the previous one before this swap
+  keys_ = std::move(nextKeys_);
+}
+
 RetransmitResult Engine::Retransmit(int64_t seq) {
   const RetransmitResult r = outbox_.Retransmit(seq, MonoNanos());
   if (r == RetransmitResult::Sent) Wake();
@@ -334,6 +355,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     }
   }
   if (stopping_.load()) return;
+  AdoptKeys();
 
   // Packets first: whatever queued (also during a stall) counts at its kernel arrival time. After a
   // stall every medium is drained, not only those this epoll_wait happened to report.
@@ -382,7 +404,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
 void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) {
   Medium& m = *media_[i];
   const Nanos offset = RealtimeOffset();
-  ReceiveContext ctx{opts_.authKeys, verifier_, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_, authFails_};
+  ReceiveContext ctx{keys_->keys, keys_->verifier, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_, authFails_};
   Datagram d;
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && m.Receive(buffer_, &d, &err); k++) {
@@ -407,7 +429,7 @@ void Engine::DrainPing(Nanos now, std::vector<EngineEvent>& events) {
   const Nanos offset = RealtimeOffset();
   // An echo carries the ts of a status we sent: one older than deadping (+1 s for the
   // whole-second stamp) cannot prove the node alive now.
-  const PingCheck check{opts_.authKeys, static_cast<int64_t>(std::time(nullptr)), static_cast<int64_t>(std::ceil(opts_.liveness.deadpingMs / 1000)) + 1};
+  const PingCheck check{keys_->keys, static_cast<int64_t>(std::time(nullptr)), static_cast<int64_t>(std::ceil(opts_.liveness.deadpingMs / 1000)) + 1};
   Datagram d;
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && ping_->Receive(buffer_, &d, &err); k++) {
@@ -446,7 +468,7 @@ void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
   }
   // heartbeat's ping media write every status of ours as the NS_st echo of each ping node.
   if (!ping_) return;
-  for (auto& [link, e] : ping_->Send(ts, opts_.wireFormat, opts_.authKeys)) events.push_back(Now(MediaErrorEvent{link, e, Describe(e)}));
+  for (auto& [link, e] : ping_->Send(ts, opts_.wireFormat, keys_->keys)) events.push_back(Now(MediaErrorEvent{link, e, Describe(e)}));
 }
 
 void Engine::FlushOutbox(std::vector<EngineEvent>& events) {

@@ -93,6 +93,9 @@ class Engine {
   // JavaScript is alive; also refreshes the load average the statuses carry (read here, on the
   // JavaScript thread, so that the engine thread never reads /proc).
   void CheckIn();
+  // A reloaded authkeys (key rotation): signing switches at once, verification at the thread's next
+  // wake. The caller checked that keys.send_index has a key.
+  void SetAuthKeys(AuthKeys keys);
 
  private:
   // Settings JavaScript changes; the thread copies them under settingsMu_.
@@ -134,7 +137,20 @@ class Engine {
   const EngineOptions opts_;
   const EventSink sink_;
   std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
-  const PacketVerifier verifier_;
+  // The keys packets are verified with, beside their precomputed HMAC state. A reload replaces the
+  // set whole: built and freed on the JavaScript thread, swapped in by the engine thread between
+  // wakes under keysMu_ — so the receive path neither allocates nor locks per packet.
+  struct KeySet {
+    explicit KeySet(AuthKeys k) : keys(std::move(k)), verifier(keys) {}
+    const AuthKeys keys;
+    const PacketVerifier verifier;
+  };
+  std::unique_ptr<KeySet> keys_;      // engine thread (created by the constructor)
+  PiMutex keysMu_;
+  std::unique_ptr<KeySet> nextKeys_;  // under keysMu_: from SetAuthKeys, for the thread to adopt
+  std::unique_ptr<KeySet> oldKeys_;   // under keysMu_: the set adopted away, freed by the next SetAuthKeys
+  std::atomic<bool> keysChanged_{false};
+  void AdoptKeys();
   AuthFailSummary authFails_;
   std::vector<EngineEvent> pingScratch_;
   std::deque<std::string> sending_;  // the outbox's queue, taken by FlushOutbox (reused)  // one echo reply's events, before its auth-fails are counted

@@ -361,6 +361,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            InstanceMethod<&EngineWrap::SetTakeoverPlan>("setTakeoverPlan"),
                            InstanceMethod<&EngineWrap::MarkDead>("markDead"),
                            InstanceMethod<&EngineWrap::HighestSeq>("highestSeq"),
+                           InstanceMethod<&EngineWrap::SetAuthKeys>("setAuthKeys"),
                        });
   }
 
@@ -491,6 +492,17 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   Napi::Value HighestSeq(const Napi::CallbackInfo& info) { return JsInt(info.Env(), engine_->HighestSeq()); }
+
+  // setAuthKeys(keys): a reloaded authkeys, live (key rotation). Checked as the constructor checks it.
+  void SetAuthKeys(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Guarded(env, "Engine.setAuthKeys", [&] {
+      AuthKeys keys;
+      AuthKeysFromJs(env, info[0], false, &keys);
+      if (!keys.Find(keys.send_index)) throw Napi::TypeError::New(env, "Engine.setAuthKeys: sendIndex " + std::to_string(keys.send_index) + " has no key in keys");
+      engine_->SetAuthKeys(std::move(keys));
+    });
+  }
 
   Napi::FunctionReference onEvents_;
   std::set<std::string> peers_;  // the normal nodes other than us: who can have a takeover plan

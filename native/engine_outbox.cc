@@ -47,7 +47,7 @@ int64_t Outbox::HighestSeq() {
   return nextSeq_ - 1;
 }
 
-Outbox::Outbox(OutboxConfig cfg) : cfg_(std::move(cfg)), nextSeq_(cfg_.firstSeq), history_(cfg_.firstSeq, cfg_.retransmitGap) {
+Outbox::Outbox(OutboxConfig cfg) : cfg_(std::move(cfg)), keys_(cfg_.keys), nextSeq_(cfg_.firstSeq), history_(cfg_.firstSeq, cfg_.retransmitGap) {
   uuids_[cfg_.identity.node] = cfg_.identity.uuid;
   loadavg_ = loadReader_.Get(MonoNanos());
 }
@@ -63,7 +63,7 @@ std::variant<std::optional<int64_t>, EncodeError> Outbox::Send(Message m, int64_
   AddControlFields(m, cfg_.identity, stamp, uuids_);
   std::variant<std::string, EncodeError> encoded;
   try {
-    encoded = Encode(m, cfg_.format, cfg_.keys);
+    encoded = Encode(m, cfg_.format, keys_);
   } catch (const std::exception& e) {
     // OpenSSL failing inside HMAC, or memory: an error for this message, never a dead thread.
     return EncodeError{"", std::string("signing failed: ") + e.what()};
@@ -99,6 +99,11 @@ void Outbox::RefreshLoadAverage(Nanos monoNow) {
 void Outbox::LearnUuid(const std::string& node, const std::string& uuid) {
   std::lock_guard<PiMutex> lock(mu_);
   uuids_[node] = uuid;
+}
+
+void Outbox::SetKeys(AuthKeys keys) {
+  std::lock_guard<PiMutex> lock(mu_);
+  std::swap(keys_, keys);  // the old keys are freed after the unlock
 }
 
 void Outbox::TakeQueued(std::deque<std::string>* out) {

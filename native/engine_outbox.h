@@ -74,6 +74,8 @@ class Outbox {
   void RefreshLoadAverage(Nanos monoNow);
   // A node's UUID from an accepted packet's srcuuid, for dest -> destuuid on later sends.
   void LearnUuid(const std::string& node, const std::string& uuid);
+  // A reloaded authkeys: the next message is signed with its send index (JavaScript thread).
+  void SetKeys(AuthKeys keys);
   // Everything queued so far, in seq order, into `out` (engine thread). Swapped, not copied: with
   // `out` reused, taking the queue allocates nothing (an empty std::deque does).
   void TakeQueued(std::deque<std::string>* out);
@@ -81,6 +83,7 @@ class Outbox {
  private:
   PiMutex mu_;
   const OutboxConfig cfg_;
+  AuthKeys keys_;  // under mu_: cfg_.keys until a reload
   int64_t nextSeq_;
   SendHistory history_;
   UuidTable uuids_;

@@ -33,8 +33,19 @@ Description DescribeRefused(const ReceiveContext& ctx, const Datagram& d) {
   return {packet.auth.verdict != Verdict::Ok ? VerdictReason(packet.auth) : "auth trailer not in canonical form", src ? std::optional<std::string>(*src) : std::nullopt};
 }
 
-void Append(std::vector<LivenessEvent>&& events, double mono, double wall, std::vector<EngineEvent>* out) {
-  for (LivenessEvent& e : events) out->push_back({mono, wall, std::move(e)});
+// A packet of an older generation (a capture replayed after its sender restarted) is refused like
+// a forged one: counted per source and second, never one event per packet — whoever holds a
+// capture chooses the rate. The wording is lib/transport/inbound.ts replayReason()'s.
+void Append(const ReceiveContext& ctx, const Datagram& d, const std::string& link, std::vector<LivenessEvent>&& events, double mono, double wall, std::vector<EngineEvent>* out) {
+  for (LivenessEvent& e : events) {
+    if (e.type != LivenessEvent::Type::Replay) {
+      out->push_back({mono, wall, std::move(e)});
+      continue;
+    }
+    AuthFail(ctx, d, link, mono, [&] {
+      return Description{"replayed packet of an older generation [gen = " + std::to_string(e.generation) + ", curgen = " + std::to_string(e.currentGeneration) + "]", e.node};
+    });
+  }
 }
 
 // Only accepted packets teach a UUID (a replayed one must not).
@@ -92,13 +103,13 @@ void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::st
     const auto dtMs = dt ? ParseHex(*dt) : std::nullopt;
     s.dtMs = dtMs ? static_cast<double>(*dtMs) : 0;
     StatusOutcome r = ctx.liveness.Status(mono, s);
-    Append(std::move(r.events), mono, wall, out);
+    Append(ctx, d, link, std::move(r.events), mono, wall, out);
     if (r.accepted) Learn(ctx, c);
     if (r.accepted) out->push_back({mono, wall, StatusEvent{c.src, link, std::move(packet.message), s.seq, c.generation}});
     return;
   }
   StatusOutcome r = ctx.liveness.Packet(mono, c.src, link, c.generation);
-  Append(std::move(r.events), mono, wall, out);
+  Append(ctx, d, link, std::move(r.events), mono, wall, out);
   if (r.accepted) {
     Learn(ctx, c);
     const bool forUs = IsForUs(c, ctx.localNode, ctx.localUuid);

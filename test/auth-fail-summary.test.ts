@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
 import { AuthFailLog } from '../lib/log/auth-fail-log';
+import { replayReason } from '../lib/transport/inbound';
 import { AuthFailSummary, escapeForLog, MAX_SOURCES, OTHER_SOURCES } from '../lib/transport/auth-fail-summary';
 
 test('escapeForLog: printable ASCII stays, everything else is \\xNN, long text is cut', () => {
@@ -63,4 +64,8 @@ test("the daemon's lines: heartbeat's texts with the count; at most the limit pe
   assert.deepEqual(log.flush(60_000), [{ level: 'WARN', text: 'hbd: 12 packets from 2 more source(s) failed authentication in the last 60 s (only the first 2 reports of a period are logged)' }]);
   assert.equal(log.nextDue(), Infinity);
   assert.match(log.note(r('198.18.0.7:694', null, 1), 61_000)[0]!.text, /^hbd: 1 packet in 1 s from 198\.18\.0\.7:694 on eth0: .*; dropped/);
+  // A replayed capture of an older generation: heartbeat's replay text, with the count.
+  assert.deepEqual(log.note({ link: 'eth0', source: '198.18.0.3:694', reason: replayReason(4, 5), node: 'n2', count: 900 }, 62_000), [
+    { level: 'ERROR', text: 'should_drop_message: attempted replay attack [n2]? [gen = 4, curgen = 5] (900 packets in 1 s from 198.18.0.3:694 on eth0)' },
+  ]);
 });

@@ -117,10 +117,11 @@ const CASES: readonly Case[] = [
 
   // --- authkeys (spec §6.1)
   keys('sha1 with a key', 'auth 1\n1 sha1 secret\n', []),
-  keys('crc', 'auth 1\n1 crc\n', [['warning', 2, 'crc is not authentication: anyone who can reach the cluster port can forge cluster messages']]),
-  keys('crc with a key', 'auth 1\n1 crc secret\n', [['warning', 2, 'crc is not authentication: anyone who can reach the cluster port can forge cluster messages'], ['error', 2, "Auth method [crc] doesn't use a key"]]),
+  keys('crc', 'auth 1\n1 crc\n', [['warning', 2, 'crc authenticates nothing: anyone who can reach the cluster port can forge cluster messages (heartbeat does not say so)', 'to move to sha1 without downtime: 1) on every node add the line `2 sha1 SECRET` (the same secret everywhere, e.g. from openssl rand -hex 20) and run hbd reload on each; 2) on every node change `auth 1` to `auth 2` and run hbd reload on each; 3) on every node remove the line `1 crc` and run hbd reload on each. Every node accepts both keys in between, so no packet is refused (README: Key rotation)']]),
+  keys('crc accepted but not signing', 'auth 2\n1 crc\n2 sha1 s\n', [['warning', 2, 'crc authenticates nothing: anyone who can reach the cluster port can forge cluster messages (heartbeat does not say so)', 'once no node signs with crc any more (auth 1), remove the line 1 crc on every node and run hbd reload on each']]),
+  keys('crc with a key', 'auth 1\n1 crc secret\n', [['warning', 2, 'crc authenticates nothing: anyone who can reach the cluster port can forge cluster messages (heartbeat does not say so)'], ['error', 2, "Auth method [crc] doesn't use a key"]]),
   keys('crc with a # remark', 'auth 1\n1 crc # no key\n', [
-    ['warning', 2, 'crc is not authentication: anyone who can reach the cluster port can forge cluster messages'],
+    ['warning', 2, 'crc authenticates nothing: anyone who can reach the cluster port can forge cluster messages (heartbeat does not say so)'],
     ['error', 2, "Auth method [crc] doesn't use a key", 'heartbeat does not treat # after the method as a comment; remove the key, or better: 1 sha1 <secret>, with a secret such as the output of: openssl rand -hex 20'],
   ]),
   keys('sha1 without a key', 'auth 1\n1 sha1\n', [['error', 2, 'Auth method [sha1] requires a key']]),

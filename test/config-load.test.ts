@@ -134,7 +134,7 @@ test('unreadable files are reported with the errno name, and the other files are
     assert.equal(r.config, null);
     assert.deepEqual(summary(r.diagnostics, dir), [
       `ha.cf:-: error: cannot read ha.cf: open ${dir}/ha.cf: ENOENT`,
-      'authkeys:2: warning: crc is not authentication: anyone who can reach the cluster port can forge cluster messages',
+      'authkeys:2: warning: crc authenticates nothing: anyone who can reach the cluster port can forge cluster messages (heartbeat does not say so)',
     ]);
   });
   await withConfigDir(tutorialFiles(), (dir) => {

@@ -13,7 +13,7 @@ import { GapTracker } from '../lib/metrics/gaps';
 import { Histogram } from '../lib/metrics/histogram';
 import { AUTH_FAILURE_REASONS, classifyAuthFailure, MetricsRecorder } from '../lib/metrics/recorder';
 import { CONTENT_TYPE } from '../lib/metrics/render';
-import { verdictReason } from '../lib/transport/inbound';
+import { replayReason, verdictReason } from '../lib/transport/inbound';
 import { sampleReport } from './support/fake-control';
 
 interface Reply {
@@ -86,6 +86,7 @@ test('every auth-fail text of the transport is classified into a fixed reason', 
   assert.equal(classifyAuthFailure(verdictReason({ verdict: 'unsigned' } as never)), 'unsigned');
   assert.equal(classifyAuthFailure(verdictReason({ verdict: 'unverified' } as never)), 'unverified');
   assert.equal(classifyAuthFailure('unknown node'), 'unknown-node');
+  assert.equal(classifyAuthFailure(replayReason(4, 5)), 'replay');
   assert.equal(classifyAuthFailure('netstring: bad length'), 'malformed');
 });
 

@@ -93,6 +93,14 @@ describe('native engine options', { skip: nativeSkip }, () => {
     assert.throws(() => new Engine!(loOptions(), 'x' as unknown as () => void), /Engine: onEvents must be a function \(got "x"\)/);
   });
 
+  test('setAuthKeys checks the keys as the constructor does, before or after start', () => {
+    const e = new Engine!(loOptions(), () => undefined);
+    assert.throws(() => e.setAuthKeys({ sendIndex: 2, keys: [{ index: 1, method: 'sha1', key: Buffer.from('k') }] }), (x: Error) => x instanceof TypeError && /Engine\.setAuthKeys: sendIndex 2 has no key in keys/.test(x.message));
+    assert.throws(() => e.setAuthKeys({ sendIndex: 1, keys: [{ index: 1, method: 'rot13' as never, key: Buffer.from('k') }] }), /method must be one of crc, md5, sha1, sha256/);
+    assert.throws(() => e.setAuthKeys(null as never), /keys must be an AuthKeys object/);
+    e.setAuthKeys({ sendIndex: 2, keys: [{ index: 2, method: 'sha1', key: Buffer.from('new') }] });
+  });
+
   test('the C++ liveness twin checks its config too', () => {
     assert.throws(() => new binding!.LivenessTracker({ localNode: 'n1', nodes: ['n1'], keepaliveMs: -1, deadtimeMs: 1, warntimeMs: 1, initdeadMs: 1 }, 0), /LivenessTracker config\.keepaliveMs must be a number from 1/);
   });

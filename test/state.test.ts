@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { claimPidFile } from '../lib/daemon';
 import { formatGeneration, nextGeneration, parseGeneration } from '../lib/state/generation';
+import { ensurePrivateDir, RUN_DIR_MODE, STATE_DIR_MODE } from '../lib/state/private-dir';
 import { GlibcRand } from '../lib/state/glibc-rand';
 import { formatUuid, loadOrCreateUuid, uuidFromNodename } from '../lib/state/uuid';
 
@@ -64,4 +66,68 @@ test('uuidfrom nodename is deterministic and name-dependent', () => {
   assert.deepEqual(uuidFromNodename('alice'), a);
   assert.notDeepEqual(uuidFromNodename('bob'), a);
   assert.match(formatUuid(a), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+});
+
+test('state files are 0600 whatever the umask, and a symlink at the temporary name is not followed', () => {
+  withDir((dir) => {
+    const old = process.umask(0);
+    try {
+      const state = path.join(dir, 'state');
+      nextGeneration(state, 'file', 1);
+      loadOrCreateUuid(state, 'file', 'n1');
+      assert.equal(fs.statSync(state).mode & 0o777, STATE_DIR_MODE);
+      for (const f of ['hb_generation', 'hb_uuid']) assert.equal(fs.statSync(path.join(state, f)).mode & 0o777, 0o600, f);
+      const victim = path.join(dir, 'victim');
+      fs.writeFileSync(victim, 'untouched');
+      fs.symlinkSync(victim, path.join(state, `hb_generation.tmp${process.pid}`));
+      nextGeneration(state, 'file', 1);
+      assert.equal(fs.readFileSync(victim, 'latin1'), 'untouched');
+    } finally {
+      process.umask(old);
+    }
+  });
+});
+
+test('the state and run directories: created with their modes, refused when others can write them', () => {
+  withDir((dir) => {
+    const state = path.join(dir, 'a', 'state');
+    ensurePrivateDir(state, STATE_DIR_MODE, 'state');
+    assert.equal(fs.statSync(state).mode & 0o777, 0o700);
+    const run = path.join(dir, 'run');
+    ensurePrivateDir(run, RUN_DIR_MODE, 'run');
+    assert.equal(fs.statSync(run).mode & 0o777, 0o755);
+    fs.chmodSync(run, 0o777);
+    assert.throws(() => ensurePrivateDir(run, RUN_DIR_MODE, 'run'), new RegExp(`the run directory ${run} is writable by its group \\(mode 0777\\).*chmod go-w ${run}`));
+    fs.chmodSync(run, 0o757);
+    assert.throws(() => ensurePrivateDir(run, RUN_DIR_MODE, 'run'), /writable by others/);
+    fs.symlinkSync(state, path.join(dir, 'link'));
+    assert.throws(() => ensurePrivateDir(path.join(dir, 'link'), STATE_DIR_MODE, 'state'), /is a symbolic link/);
+    if (process.geteuid?.() === 0) {
+      const theirs = path.join(dir, 'theirs');
+      fs.mkdirSync(theirs, { mode: 0o700 });
+      fs.chownSync(theirs, 65534, 65534);
+      assert.throws(() => ensurePrivateDir(theirs, STATE_DIR_MODE, 'state'), /belongs to uid 65534, not to hbd's uid 0: chown 0/);
+    }
+  });
+});
+
+test('the pid file: 0644 whatever the umask, replaced when stale, a planted symlink is not followed', () => {
+  withDir((dir) => {
+    const old = process.umask(0o077);
+    try {
+      const run = path.join(dir, 'run');
+      const file = claimPidFile(run);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o644);
+      assert.equal(fs.readFileSync(file, 'latin1'), `${process.pid}\n`);
+      const victim = path.join(dir, 'victim');
+      fs.writeFileSync(victim, 'untouched');
+      fs.rmSync(file);
+      fs.symlinkSync(victim, file);
+      claimPidFile(run);
+      assert.equal(fs.readFileSync(victim, 'latin1'), 'untouched');
+      assert.equal(fs.lstatSync(file).isFile(), true);
+    } finally {
+      process.umask(old);
+    }
+  });
 });

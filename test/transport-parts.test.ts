@@ -9,7 +9,7 @@ import { SendHistory } from '../lib/transport/history';
 import { isForUs, readControl, verdictReason } from '../lib/transport/inbound';
 import { broadcastAddress, interfaceBroadcast, interfaceIPv4, MediumError, mediumText, type Interfaces } from '../lib/transport/media-ts';
 import type { Medium, TransportOptions } from '../lib/transport/types';
-import { checkTransportOptions } from '../lib/transport/udp';
+import { checkTransportOptions, createUdpTransport } from '../lib/transport/udp';
 import { bin, str } from '../lib/wire/message';
 
 const b = (s: string) => Buffer.from(s);
@@ -169,4 +169,10 @@ test('checkTransportOptions names the option a transport cannot run with', () =>
   assert.throws(() => checkTransportOptions({ ...baseOptions, authKeys: { sendIndex: 2, keys: baseOptions.authKeys.keys } }), /authKeys.sendIndex must be an index present/);
   assert.throws(() => checkTransportOptions({ ...baseOptions, udpPort: 70000 }), /udpPort must be a port/);
   assert.throws(() => checkTransportOptions({ ...baseOptions, maxRexmitDelayMs: 0 }), /maxRexmitDelayMs must be a positive integer/);
+});
+
+test('setAuthKeys refuses keys that cannot sign, and takes those that can', () => {
+  const t = createUdpTransport(baseOptions);
+  assert.throws(() => t.setAuthKeys({ sendIndex: 3, keys: baseOptions.authKeys.keys }), /keys\.sendIndex must be an index present in keys\.keys, got 3/);
+  assert.doesNotThrow(() => t.setAuthKeys({ sendIndex: 3, keys: [{ index: 3, method: 'sha1', key: Buffer.from('new') }] }));
 });

@@ -8,7 +8,14 @@
 //      sees a gap over 1.5 × keepalive between n1's statuses, n1 stops beating (stall-stop) or either
 //      node declares the other dead. Also recorded: the events n1's JavaScript received per step.
 //
-//   node dist/bench/flood/run.js [--root DIR] [--label NAME] [--cpu-seconds S] [--step-seconds S] [--out FILE]
+//   3. Per step also: n1's CPU (% of one core) during the flood, the kernel's receive-buffer drops in
+//      n1's namespace (/proc/net/snmp RcvbufErrors) as % of what was sent, and the share of the sent
+//      packets n1 judged (the counts of its auth-fail summaries).
+//   --kind ts runs the TypeScript transport instead; it listens on a bcast medium only at the
+//   broadcast address, so the flood goes there (--broadcast does the same for the native engine).
+//
+//   node dist/bench/flood/run.js [--root DIR] [--label NAME] [--kind native|ts] [--broadcast]
+//        [--cpu-seconds S] [--step-seconds S] [--out FILE]
 //
 // Appends its result to the JSON file (default bench/results/flood.json).
 import * as fs from 'node:fs';
@@ -19,7 +26,7 @@ import { loadNative } from '../../lib/native';
 import { labSkipReason } from '../../test/lab/env';
 import { type Lab, withLab } from '../../test/lab/lab';
 import type { LabProcess } from '../../test/lab/process';
-import { flood, floodPayloads, floodSender } from '../../test/support/flood';
+import { flood, floodPayloads, floodSender, processUsage, rcvbufErrors } from '../../test/support/flood';
 import type { DriverConfig } from '../../test/support/transport-driver';
 import type { AuthKeys } from '../../lib/wire/types';
 
@@ -30,6 +37,8 @@ const KEYS: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: B
 const RATES = [10_000, 25_000, 50_000, 100_000, 0, -1];
 
 interface Options {
+  kind: 'native' | 'ts';
+  broadcast: boolean;
   root: string;
   label: string;
   cpuSeconds: number;
@@ -38,16 +47,20 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { root: repoRoot, label: 'this tree', cpuSeconds: 10, stepSeconds: 3, out: path.join(repoRoot, 'bench', 'results', 'flood.json') };
+  const o: Options = { kind: 'native', broadcast: false, root: repoRoot, label: 'this tree', cpuSeconds: 10, stepSeconds: 3, out: path.join(repoRoot, 'bench', 'results', 'flood.json') };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     const n = Number(value);
-    if (flag === '--root' && value) o.root = path.resolve(value);
+    if (flag === '--broadcast') {
+      o.broadcast = true;
+      i--;
+    } else if (flag === '--kind' && (value === 'native' || value === 'ts')) o.kind = value;
+    else if (flag === '--root' && value) o.root = path.resolve(value);
     else if (flag === '--label' && value) o.label = value;
     else if (flag === '--out' && value) o.out = path.resolve(value);
     else if (flag === '--cpu-seconds' && n >= 1) o.cpuSeconds = n;
     else if (flag === '--step-seconds' && n >= 1) o.stepSeconds = n;
-    else throw new Error(`bench/flood: bad argument ${flag ?? ''} ${value ?? ''}: expected --root DIR, --label NAME, --cpu-seconds S, --step-seconds S, --out FILE`);
+    else throw new Error(`bench/flood: bad argument ${flag ?? ''} ${value ?? ''}: expected --kind native|ts, --broadcast, --root DIR, --label NAME, --cpu-seconds S, --step-seconds S, --out FILE`);
   }
   return o;
 }
@@ -62,9 +75,9 @@ interface Node {
   lines(): Line[];
 }
 
-function driverConfig(i: number, keepaliveMs: number, omit: string[]): Omit<DriverConfig, 'control'> {
+function driverConfig(kind: Options['kind'], i: number, keepaliveMs: number, omit: string[]): Omit<DriverConfig, 'control'> {
   return {
-    kind: 'native',
+    kind,
     localNode: `n${i}`,
     nodes: ['n1', 'n2'],
     media: [{ kind: 'bcast', iface: 'eth0' }],
@@ -106,25 +119,19 @@ async function bothUp(nodes: readonly Node[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.proc.waitFor(() => n.lines().some((l) => l.type === 'peer-up'), 15_000, { file: n.proc.stdoutPath! })));
 }
 
-function cpuTicks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TICKS = 100; // USER_HZ
 
 async function measureCpu(o: Options): Promise<{ node: string; cpuPct: number }[]> {
   return withLab({ nodes: 2 }, async (lab) => {
-    const nodes = [await startNode(lab, o.root, 1, driverConfig(1, 10, ['status'])), await startNode(lab, o.root, 2, driverConfig(2, 10, ['status']))];
+    const nodes = [await startNode(lab, o.root, 1, driverConfig(o.kind, 1, 10, ['status'])), await startNode(lab, o.root, 2, driverConfig(o.kind, 2, 10, ['status']))];
     await bothUp(nodes);
     await sleep(1000);
-    const before = nodes.map((n) => cpuTicks(n.proc.pid));
+    const before = nodes.map((n) => processUsage(n.proc.pid).cpu);
     const t0 = Date.now();
     await sleep(o.cpuSeconds * 1000);
     const seconds = (Date.now() - t0) / 1000;
-    return nodes.map((n, k) => ({ node: `n${k + 1}`, cpuPct: Number((((cpuTicks(n.proc.pid) - before[k]!) / TICKS / seconds) * 100).toFixed(2)) }));
+    return nodes.map((n, k) => ({ node: `n${k + 1}`, cpuPct: Number((((processUsage(n.proc.pid).cpu - before[k]!) / seconds) * 100).toFixed(2)) }));
   });
 }
 
@@ -137,19 +144,27 @@ interface Step {
   stallStop: boolean;
   peerDead: boolean;
   n1Events: Record<string, number>;
+  n1CpuPct: number;
+  kernelDropPct: number;
+  judgedPct: number;
 }
 
 async function floodRamp(o: Options, sender: string): Promise<Step[]> {
   return withLab({ nodes: 3 }, async (lab) => {
-    const a = await startNode(lab, o.root, 1, driverConfig(1, 100, ['status']));
-    const b = await startNode(lab, o.root, 2, driverConfig(2, 100, []));
+    const a = await startNode(lab, o.root, 1, driverConfig(o.kind, 1, 100, ['status']));
+    const b = await startNode(lab, o.root, 2, driverConfig(o.kind, 2, 100, []));
     await bothUp([a, b]);
     await sleep(1000);
     const steps: Step[] = [];
     for (const rate of RATES) {
       const fromA = a.lines().length;
       const fromB = b.lines().length;
-      const r = await flood(lab, sender, 3, lab.node(1).address(0), 694, floodPayloads(KEYS, 'n2', 1), { seconds: o.stepSeconds, rate: Math.max(rate, 0), sources: 4, processes: rate < 0 ? 2 : 1 });
+      const cpu0 = processUsage(a.proc.pid).cpu;
+      const drops0 = await rcvbufErrors(lab, 1);
+      const target = o.broadcast || o.kind === 'ts' ? lab.node(1).broadcast(0) : lab.node(1).address(0);
+      const r = await flood(lab, sender, 3, target, 694, floodPayloads(KEYS, 'n2', 1), { seconds: o.stepSeconds, rate: Math.max(rate, 0), sources: 4, processes: rate < 0 ? 2 : 1 });
+      const n1CpuPct = Number((((processUsage(a.proc.pid).cpu - cpu0) / r.seconds) * 100).toFixed(1));
+      const kernelDropPct = Number((((await rcvbufErrors(lab, 1)) - drops0) / r.sent * 100).toFixed(1));
       await sleep(1500);
       const la = a.lines().slice(fromA);
       const lb = b.lines().slice(fromB);
@@ -160,9 +175,11 @@ async function floodRamp(o: Options, sender: string): Promise<Step[]> {
       const stallStop = la.some((l) => l.type === 'stall-stop');
       const peerDead = la.some((l) => l.type === 'peer-dead') || lb.some((l) => l.type === 'peer-dead');
       const maxGapMs = gaps.length ? Math.max(...gaps) : Infinity;
-      const step: Step = { requestedRate: rate > 0 ? rate : rate === 0 ? 'max' : 'max, 2 senders', sentRate: Math.round(r.rate), sent: r.sent, maxGapMs: Number(maxGapMs.toFixed(1)), missedBeat: maxGapMs > 150 || stallStop || peerDead, stallStop, peerDead, n1Events };
+      const judged = la.filter((l) => l.type === 'auth-fail').reduce((n, l) => n + (l.count as number), 0) + (n1Events.message ?? 0);
+      const judgedPct = Number(Math.min(100, (judged / r.sent) * 100).toFixed(1));
+      const step: Step = { requestedRate: rate > 0 ? rate : rate === 0 ? 'max' : 'max, 2 senders', sentRate: Math.round(r.rate), sent: r.sent, maxGapMs: Number(maxGapMs.toFixed(1)), missedBeat: maxGapMs > 150 || stallStop || peerDead, stallStop, peerDead, n1Events, n1CpuPct, kernelDropPct, judgedPct };
       steps.push(step);
-      process.stdout.write(`${o.label}: flood ${step.requestedRate} → ${step.sentRate}/s: max gap ${step.maxGapMs} ms, missed ${step.missedBeat}, n1 events ${JSON.stringify(n1Events)}\n`);
+      process.stdout.write(`${o.label}: flood ${step.requestedRate} → ${step.sentRate}/s: max gap ${step.maxGapMs} ms, missed ${step.missedBeat}, n1 CPU ${n1CpuPct} %, kernel drops ${kernelDropPct} %, judged ${judgedPct} %, n1 events ${JSON.stringify(n1Events)}\n`);
       if (step.missedBeat) break;
     }
     return steps;
@@ -173,7 +190,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const skip = labSkipReason();
   if (skip) throw new Error(`bench/flood: ${skip}`);
-  if (!loadNative({ HBD_TRANSPORT: 'native' }).binding) throw new Error('bench/flood: the native addon is needed');
+  if (o.kind === 'native' && !loadNative({ HBD_TRANSPORT: 'native' }).binding) throw new Error('bench/flood: the native addon is needed (or --kind ts)');
   const sender = floodSender();
   if ('skip' in sender) throw new Error(`bench/flood: ${sender.skip}`);
   const cpu = await measureCpu(o);
@@ -182,6 +199,8 @@ async function main(): Promise<void> {
   const firstMiss = steps.find((s) => s.missedBeat);
   const result = {
     label: o.label,
+    kind: o.kind,
+    target: o.broadcast || o.kind === 'ts' ? 'broadcast' : 'unicast',
     root: o.root,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },

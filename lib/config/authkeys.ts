@@ -15,6 +15,29 @@ const KEYED_EXAMPLE = '1 sha1 <secret>, with a secret such as the output of: ope
 /** Keys printed in tutorials and heartbeat's sample authkeys: anyone who read them knows them. */
 const PLACEHOLDER_KEYS: readonly string[] = ['PutYourSecretHere', 'HI!', 'Hello!'];
 
+export const CRC_WARNING = 'crc authenticates nothing: anyone who can reach the cluster port can forge cluster messages (heartbeat does not say so)';
+
+/**
+ * How a cluster using crc moves to sha1 without downtime: every node accepts both keys before any
+ * signs with the new one, and the crc key goes only once no node signs with it. For `hbd check`
+ * and the daemon's start-up log.
+ */
+export function crcMigration(keys: AuthKeys): string | null {
+  const crc = keys.keys.filter((k) => k.method === 'crc').map((k) => k.index);
+  if (crc.length === 0) return null;
+  const used = new Set(keys.keys.map((k) => k.index));
+  const free = Array.from({ length: MAX_AUTH }, (_, i) => i).find((i) => i > 0 && !used.has(i)) ?? 0;
+  const remove = crc.map((i) => `${i} crc`).join(' and ');
+  if (!crc.includes(keys.sendIndex)) {
+    return `once no node signs with crc any more (auth ${crc.join('/')}), remove the line ${remove} on every node and run hbd reload on each`;
+  }
+  return (
+    `to move to sha1 without downtime: 1) on every node add the line \`${free} sha1 SECRET\` (the same secret everywhere, e.g. from openssl rand -hex 20) and run hbd reload on each; ` +
+    `2) on every node change \`auth ${keys.sendIndex}\` to \`auth ${free}\` and run hbd reload on each; 3) on every node remove the line \`${remove}\` and run hbd reload on each. ` +
+    'Every node accepts both keys in between, so no packet is refused (README: Key rotation)'
+  );
+}
+
 export interface AuthkeysResult {
   readonly keys: AuthKeys | null;
   readonly diagnostics: Diagnostic[];
@@ -83,6 +106,8 @@ export function parseAuthkeys(text: string, file: string): AuthkeysResult {
   } else if (auth && !keys.has(auth.index) && !rejected.has(auth.index)) {
     sink.error(auth.line, `Auth Key [${auth.index}] not found in keyfile [${file}]`, `add a key line for index ${auth.index}: ${KEYED_EXAMPLE.replace(/^1/, String(auth.index))}`);
   }
+  const migration = auth && crcMigration({ sendIndex: auth.index, keys: [...keys.values()] });
+  if (migration) sink.diagnostics.forEach((d, i) => d.message === CRC_WARNING && (sink.diagnostics[i] = { ...d, hint: migration }));
   return {
     keys: auth !== null && !hasErrors(sink.diagnostics) ? { sendIndex: auth.index, keys: [...keys.values()].map(({ index, method, key }) => ({ index, method, key })) } : null,
     diagnostics: sink.diagnostics,
@@ -103,7 +128,8 @@ function parseMethod(text: string, line: number, sink: Sink): AuthMethod | null 
     return null;
   }
   if (method === 'crc') {
-    sink.warning(line, 'crc is not authentication: anyone who can reach the cluster port can forge cluster messages', KEYED_EXAMPLE);
+    // The hint names free indices, known once every line is read (parseAuthkeys fills it in).
+    sink.warning(line, CRC_WARNING, KEYED_EXAMPLE);
   } else if (method === 'sha256') {
     sink.warning(line, 'sha256 is an hbd extension: heartbeat nodes cannot verify packets signed with it', 'use sha1 while the cluster still has heartbeat nodes');
   }

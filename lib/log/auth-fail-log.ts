@@ -48,7 +48,9 @@ export class AuthFailLog {
     }
     this.logged++;
     const what = `${packets(e.count)} in 1 s from ${e.source} on ${e.link}: ${e.reason}`;
-    if (e.node === null) out.push({ level: 'WARN', text: `hbd: ${what}; dropped (not a heartbeat packet of this cluster)` });
+    const replay = /^replayed packet of an older generation (\[gen = \d+, curgen = \d+\])$/.exec(e.reason);
+    if (replay && e.node !== null) out.push({ level: 'ERROR', text: `should_drop_message: attempted replay attack [${e.node}]? ${replay[1]} (${packets(e.count)} in 1 s from ${e.source} on ${e.link})` });
+    else if (e.node === null) out.push({ level: 'WARN', text: `hbd: ${what}; dropped (not a heartbeat packet of this cluster)` });
     else if (!this.isNode(e.node)) out.push({ level: 'ERROR', text: `process_status_message: bad node [${e.node}] in message (${what})` });
     else out.push({ level: 'WARN', text: `string2msg_ll: node [${e.node}] failed authentication (${what})` });
     return out;

@@ -5,7 +5,7 @@
 import { Histogram } from './histogram';
 
 /** Why a packet was refused, as counted (the transport's texts carry details; this is the class). */
-export const AUTH_FAILURE_REASONS = ['bad-signature', 'unknown-key-index', 'unsigned', 'unverified', 'unknown-node', 'malformed'] as const;
+export const AUTH_FAILURE_REASONS = ['bad-signature', 'unknown-key-index', 'unsigned', 'unverified', 'unknown-node', 'replay', 'malformed'] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 export type ResourceOp = 'start' | 'stop' | 'status';
@@ -29,6 +29,7 @@ export function classifyAuthFailure(text: string): AuthFailureReason {
   if (text.startsWith('unsigned')) return 'unsigned';
   if (text.startsWith('signature not verified')) return 'unverified';
   if (text === 'unknown node') return 'unknown-node';
+  if (text.startsWith('replayed packet')) return 'replay';
   return 'malformed';
 }
 

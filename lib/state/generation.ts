@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { describeErrno } from '../errors';
+import { STATE_DIR_MODE } from './private-dir';
 
 export const GENERATION_FILE = 'hb_generation';
 
@@ -45,13 +46,18 @@ export function nextGeneration(stateDir: string, method: 'file' | 'time', nowSec
   return { generation, warning };
 }
 
-/** Write to a temporary file, fsync, rename over the target and fsync the directory. */
-export function writeDurably(file: string, data: string | Buffer, mode = 0o644): void {
+/**
+ * Write to a temporary file, fsync, rename over the target and fsync the directory. The file is
+ * `mode` whatever the umask, and a symlink planted at the temporary name is not followed.
+ */
+export function writeDurably(file: string, data: string | Buffer, mode = 0o600): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
   const tmp = `${file}.tmp${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', mode);
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
   try {
+    fs.fchmodSync(fd, mode);
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
     fs.fsyncSync(fd);
   } finally {

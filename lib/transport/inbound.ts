@@ -56,3 +56,11 @@ export function verdictReason(v: Exclude<AuthVerdict, { verdict: 'ok' }>): strin
       return 'signature not verified';
   }
 }
+
+/**
+ * The auth-fail reason for a packet of an older generation than its sender's current one (a capture
+ * replayed after the sender restarted); native/engine_receive.cc words it the same.
+ */
+export function replayReason(generation: number, currentGeneration: number): string {
+  return `replayed packet of an older generation [gen = ${generation}, curgen = ${currentGeneration}]`;
+}

@@ -2,7 +2,7 @@
 // whose own thread beats, receives and judges liveness whatever the event loop is doing. This file
 // only relays events and checks in (so the engine can tell a wedged JS side from a busy one).
 import { loadNative, NativeUnavailableError, type NativeBinding } from '../native';
-import type { Message } from '../wire/types';
+import type { AuthKeys, Message } from '../wire/types';
 import { deliverEvents } from './deliver';
 import type { LivenessConfig, StatusInput, StatusOutcome } from './liveness';
 import type { LivenessEvent, RetransmitResult, TakeoverPlan, Transport, TransportEvent, TransportOptions } from './types';
@@ -114,6 +114,10 @@ class NativeTransport implements Transport {
 
   checkIn(): void {
     this.engine.checkIn();
+  }
+
+  setAuthKeys(keys: AuthKeys): void {
+    this.engine.setAuthKeys(keys);
   }
 
   setTakeoverPlan(node: string, plan: TakeoverPlan | null): void {

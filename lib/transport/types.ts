@@ -20,7 +20,11 @@ export type LivenessEvent =
   | { readonly type: 'peer-dead'; readonly node: string; readonly silentMs: number; readonly timeoutMs: number }
   /** A status with a higher generation: the peer restarted. */
   | { readonly type: 'peer-restart'; readonly node: string; readonly oldGeneration: number; readonly generation: number }
-  /** A packet with an older generation than the peer's current one (heartbeat: "attempted replay attack"). */
+  /**
+   * A packet with an older generation than the peer's current one (heartbeat: "attempted replay
+   * attack"). Liveness's verdict only: the transports count these in their auth-fail summaries
+   * (reason lib/transport/inbound.ts replayReason()), since whoever replays a capture chooses the rate.
+   */
   | { readonly type: 'replay'; readonly node: string; readonly generation: number; readonly currentGeneration: number }
   | { readonly type: 'link-up'; readonly node: string; readonly link: string }
   | { readonly type: 'link-dead'; readonly node: string; readonly link: string }
@@ -173,6 +177,12 @@ export interface Transport {
   markDead(node: string): void;
   /** JS is alive; see TransportOptions.stallLimitMs. */
   checkIn(): void;
+  /**
+   * A reloaded authkeys (key rotation, SIGHUP): the next packet sent is signed with its sendIndex
+   * and every packet received from now on is verified against its keys. Throws a RangeError when
+   * sendIndex has no key.
+   */
+  setAuthKeys(keys: AuthKeys): void;
   /**
    * Native engine only: the standing plan for `node`'s death (null clears it), executed on the
    * engine thread at the death deadline itself — the addresses move on time even while the event

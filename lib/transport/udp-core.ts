@@ -12,12 +12,12 @@ import * as fs from 'node:fs';
 import { get, getBuffer, getHex } from '../wire/message';
 import { addControlFields, statusMessage } from '../wire/builders';
 import { decode, encode } from '../wire/codec';
-import type { DecodeResult, Message } from '../wire/types';
+import type { AuthKeys, DecodeResult, Message } from '../wire/types';
 import { delayUntil, monoNowMs, nextSlot } from './clock';
 import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
 import { EncodeError } from '../wire/errors';
 import { AuthFailSummary } from './auth-fail-summary';
-import { isForUs, readControl, verdictReason } from './inbound';
+import { isForUs, readControl, replayReason, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
@@ -68,11 +68,14 @@ export class UdpCore {
   /** The stall rule fired: no status goes out any more (the native engine's stallStopped_). */
   private stallStopped = false;
   private stopped: Promise<void> | null = null;
+  /** opts.authKeys until a reload replaces them (setAuthKeys). */
+  private authKeys: AuthKeys;
 
   constructor(
     private readonly opts: TransportOptions,
     private readonly hooks: CoreHooks,
   ) {
+    this.authKeys = opts.authKeys;
     this.nextSeq = opts.firstSeq;
     this.history = new SendHistory(opts.firstSeq, opts.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS);
   }
@@ -144,7 +147,7 @@ export class UdpCore {
       ttl: this.opts.ttl,
       destUuid: dest === undefined ? undefined : this.peerUuids.get(dest),
     });
-    const bytes = encode(full, this.opts.wireFormat, this.opts.authKeys);
+    const bytes = encode(full, this.opts.wireFormat, this.authKeys);
     if (bytes.length > MAX_DATAGRAM) {
       throw new EncodeError('', `the signed packet is ${bytes.length} bytes, more than the ${MAX_DATAGRAM} a UDP datagram can carry`);
     }
@@ -166,6 +169,11 @@ export class UdpCore {
 
   highestSeq(): number {
     return this.nextSeq - 1;
+  }
+
+  /** authkeys reloaded: signs and verifies with these from the next packet on (checked by the caller). */
+  setAuthKeys(keys: AuthKeys): void {
+    this.authKeys = keys;
   }
 
   markDead(node: string): void {
@@ -219,7 +227,7 @@ export class UdpCore {
     };
     let d: DecodeResult;
     try {
-      d = decode(bytes, this.opts.authKeys);
+      d = decode(bytes, this.authKeys);
     } catch (e) {
       // The codec throws only DecodeError; anything else is still a bad packet, never a crash.
       fail((e as Error).message, null);
@@ -239,7 +247,12 @@ export class UdpCore {
     } else {
       ({ events, accepted } = this.liveness.packet(mono, c.src, link, c.generation));
     }
-    const out: EventBody[] = [...events];
+    // Replays of an older generation are counted and summarised like forged packets, not one event each.
+    const out: EventBody[] = [];
+    for (const e of events) {
+      if (e.type === 'replay') fail(replayReason(e.generation, e.currentGeneration), e.node);
+      else out.push(e);
+    }
     if (accepted) {
       const uuid = getBuffer(msg, 'srcuuid');
       if (uuid?.length === 16) this.peerUuids.set(c.src, uuid);

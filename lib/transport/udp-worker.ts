@@ -7,7 +7,7 @@ import { eventTime } from './clock';
 import { EventPipe } from './event-pipe';
 import { raiseThreadPriority } from './thread-priority';
 import { UdpCore } from './udp-core';
-import { type Command, errorData, HIGHEST_SEQ, LAST_CHECK_IN, REPLY_COUNT, type Reply, type Report, packEvent, reviveMessage, reviveOptions, sharedViews, type WorkerData } from './worker-protocol';
+import { type Command, errorData, HIGHEST_SEQ, LAST_CHECK_IN, REPLY_COUNT, type Reply, type Report, packEvent, reviveAuthKeys, reviveMessage, reviveOptions, sharedViews, type WorkerData } from './worker-protocol';
 
 function main(port: NonNullable<typeof parentPort>, data: WorkerData): void {
   const shared = sharedViews(data.shared);
@@ -52,6 +52,8 @@ function main(port: NonNullable<typeof parentPort>, data: WorkerData): void {
         return core.setFlowControl(c.on);
       case 'mark-dead':
         return core.markDead(c.node);
+      case 'set-auth-keys':
+        return core.setAuthKeys(reviveAuthKeys(c.keys));
       case 'ack':
         return pipe.ack();
       case 'stop':

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
 import { EncodeError } from '../wire/errors';
-import type { Message } from '../wire/types';
+import type { AuthKeys, Message } from '../wire/types';
 import { monoNowMs } from './clock';
 import { deliverEvents } from './deliver';
 import { DEFAULT_MAX_REXMIT_DELAY_MS } from './history';
@@ -41,6 +41,13 @@ import {
 const ANSWER_TIMEOUT_MS = 2_000;
 const WORKER_FILE = path.join(__dirname, 'udp-worker.js');
 
+/** Throws a RangeError when the keys cannot sign: their send index has no key. */
+export function checkAuthKeys(keys: AuthKeys, name = 'authKeys'): void {
+  if (!keys.keys.some((k) => k.index === keys.sendIndex)) {
+    throw new RangeError(`transport option ${name}.sendIndex must be an index present in ${name}.keys, got ${JSON.stringify(keys.sendIndex)}`);
+  }
+}
+
 /** Throws a RangeError naming the first option a transport cannot run with. */
 export function checkTransportOptions(o: TransportOptions): void {
   const fail = (name: string, want: string, got: unknown): never => {
@@ -52,7 +59,7 @@ export function checkTransportOptions(o: TransportOptions): void {
   if (o.uuid.length !== 16) fail('uuid', '16 bytes', o.uuid.toString('hex'));
   if (!Number.isSafeInteger(o.firstSeq) || o.firstSeq < 1) fail('firstSeq', 'an integer ≥ 1', o.firstSeq);
   if (!Number.isSafeInteger(o.generation) || o.generation < 0) fail('generation', 'an integer ≥ 0', o.generation);
-  if (!o.authKeys.keys.some((k) => k.index === o.authKeys.sendIndex)) fail('authKeys.sendIndex', 'an index present in authKeys.keys', o.authKeys.sendIndex);
+  checkAuthKeys(o.authKeys);
   const rexmit = o.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS;
   if (!Number.isInteger(rexmit) || rexmit <= 0) fail('maxRexmitDelayMs', 'a positive integer', rexmit);
 }
@@ -107,7 +114,7 @@ class WorkerTransport implements Transport {
   private stopped: Promise<void> | null = null;
 
   constructor(
-    private readonly opts: TransportOptions,
+    private opts: TransportOptions,
     private readonly workerFile: string,
   ) {
     Atomics.store(this.shared.big, HIGHEST_SEQ, BigInt(opts.firstSeq - 1));
@@ -174,6 +181,13 @@ class WorkerTransport implements Transport {
 
   highestSeq(): number {
     return Number(Atomics.load(this.shared.big, HIGHEST_SEQ));
+  }
+
+  /** authkeys reloaded; before start the worker simply starts with them. */
+  setAuthKeys(keys: AuthKeys): void {
+    checkAuthKeys(keys, 'keys');
+    if (this.state === 'new') this.opts = { ...this.opts, authKeys: keys };
+    else this.post({ cmd: 'set-auth-keys', keys });
   }
 
   markDead(node: string): void {

@@ -9,7 +9,7 @@
 // memory, read and written with Atomics. Events go worker → main in chunks, each acknowledged.
 import type { MessagePort } from 'node:worker_threads';
 
-import { FT_LIST, FT_STRUCT, type Field, type Message } from '../wire/types';
+import { FT_LIST, FT_STRUCT, type AuthKeys, type Field, type Message } from '../wire/types';
 import type { TransportEvent, TransportOptions } from './types';
 
 /** Shared memory: two BigInt64 slots, then one Int32 slot. */
@@ -49,6 +49,7 @@ export type Command =
   | { readonly cmd: 'comm-up' }
   | { readonly cmd: 'flow-control'; readonly on: boolean }
   | { readonly cmd: 'mark-dead'; readonly node: string }
+  | { readonly cmd: 'set-auth-keys'; readonly keys: AuthKeys }
   /** Answered synchronously: Reply with value seq | null. */
   | { readonly cmd: 'send'; readonly message: Message }
   /** Answered synchronously: Reply with a RetransmitResult. */
@@ -148,6 +149,11 @@ export function reviveEvent(e: TransportEvent): TransportEvent {
   return e.type === 'status' || e.type === 'message' ? { ...e, message: reviveMessage(e.message) } : e;
 }
 
+/** Keys as structured clone delivers them (Uint8Array): Buffers again. */
+export function reviveAuthKeys(keys: AuthKeys): AuthKeys {
+  return { ...keys, keys: keys.keys.map((k) => ({ ...k, key: buffer(k.key) })) };
+}
+
 export function reviveOptions(o: TransportOptions): TransportOptions {
-  return { ...o, uuid: buffer(o.uuid), authKeys: { ...o.authKeys, keys: o.authKeys.keys.map((k) => ({ ...k, key: buffer(k.key) })) } };
+  return { ...o, uuid: buffer(o.uuid), authKeys: reviveAuthKeys(o.authKeys) };
 }

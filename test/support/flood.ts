@@ -6,9 +6,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 
 import { encode } from '../../lib/wire/codec';
-import { str } from '../../lib/wire/message';
+import { bin, str } from '../../lib/wire/message';
 import type { AuthKeys } from '../../lib/wire/types';
 import type { Lab } from '../lab/lab';
 import { runSync } from '../lab/tools';
@@ -69,9 +70,11 @@ export function floodPayloads(keys: AuthKeys, node: string, generation: number):
 
 const control = (src: string, seq: number, generation = 1) => [str('src', src), str('seq', seq.toString(16)), str('hg', generation.toString(16)), str('ts', Math.floor(Date.now() / 1000).toString(16))];
 
+const WRONG: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('not the cluster key') }] };
+
 /** Packets that fail: garbage, unsigned, signed with a wrong key (claiming `node`, an intruder, a forged name). */
 export function badPayloads(node: string): Buffer[] {
-  const wrong: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('not the cluster key') }] };
+  const wrong = WRONG;
   return [
     Buffer.from('hello, this is not heartbeat'),
     Buffer.from('###\n9:(0)t=ping,%%%\n'),
@@ -87,4 +90,50 @@ export function replayedPayloads(keys: AuthKeys, node: string, generation: numbe
     encode([str('t', 'status'), str('st', 'active'), str('dt', '3e8'), ...control(node, 1, generation)], 'netstring+auth', keys),
     encode([str('t', 'hbd-replayed'), ...control(node, 2, generation)], 'netstring+auth', keys),
   ];
+}
+
+/** Genuine packets of `node` cut short: without the end of the trailer, half a packet, the magic alone. */
+export function truncatedPayloads(keys: AuthKeys, node: string, generation: number): Buffer[] {
+  const p = encode([str('t', 'status'), str('st', 'active'), ...control(node, 1_000_000, generation)], 'netstring+auth', keys);
+  return [p.subarray(0, p.length - 10), p.subarray(0, p.length >> 1), Buffer.from('###\n')];
+}
+
+/**
+ * Datagrams near the UDP limit: 65 000 bytes of garbage, a netstring field claiming 999 999 999
+ * bytes, a 60 000-byte field signed with a wrong key.
+ */
+export function oversizedPayloads(node: string): Buffer[] {
+  return [
+    Buffer.alloc(65_000, 0x41),
+    Buffer.concat([Buffer.from('###\n999999999:(0)t='), Buffer.alloc(60_000, 0x61)]),
+    encode([str('t', 'status'), str('junk', 'x'.repeat(60_000)), ...control(node, 5)], 'netstring+auth', WRONG),
+  ];
+}
+
+/** How much the compressed bomb inflates to. */
+export const BOMB_INFLATED_BYTES = 60 * 1024 * 1024;
+
+/**
+ * heartbeat's compressed message (spec §3.4: `_compressed_payload` and `_compression_algorithm`),
+ * signed with the cluster key: 60 MiB of zeros in about 60 KB of zlib. hbd never inflates a payload.
+ */
+export function compressedBomb(keys: AuthKeys): Buffer {
+  const payload = zlib.deflateSync(Buffer.alloc(BOMB_INFLATED_BYTES), { level: 9 });
+  return encode([bin('_compressed_payload', payload), str('_compression_algorithm', 'zlib')], 'netstring+auth', keys);
+}
+
+/** A process's resident set (bytes) and CPU time utime+stime (s), from /proc. */
+export function processUsage(pid: number): { rss: number; cpu: number } {
+  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+  // Fields after the command name: utime and stime are the 12th and 13th (man 5 proc), in USER_HZ (100).
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rss, cpu: (Number(f[11]) + Number(f[12])) / 100 };
+}
+
+/** The kernel's UDP receive-buffer drops in a lab node's namespace (/proc/net/snmp Udp: RcvbufErrors). */
+export async function rcvbufErrors(lab: Lab, node: number): Promise<number> {
+  const text = (await lab.node(node).exec(['cat', '/proc/net/snmp'])).stdout;
+  const [head, values] = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  return Number(values!.split(/\s+/)[head!.split(/\s+/).indexOf('RcvbufErrors')]);
 }
