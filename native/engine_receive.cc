@@ -108,7 +108,7 @@ void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::st
     if (r.accepted) out->push_back({mono, wall, StatusEvent{c.src, link, std::move(packet.message), s.seq, c.generation}});
     return;
   }
-  StatusOutcome r = ctx.liveness.Packet(mono, c.src, link, c.generation);
+  StatusOutcome r = ctx.liveness.Packet(mono, c.src, link, c.generation, c.seq ? *c.seq : -1);
   Append(ctx, d, link, std::move(r.events), mono, wall, out);
   if (r.accepted) {
     Learn(ctx, c);

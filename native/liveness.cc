@@ -93,6 +93,28 @@ const char* Liveness::PeerState(const std::string& node) const {
   return nullptr;
 }
 
+void SeqWindow::Reset() {
+  high_ = -1;
+  for (uint64_t& b : bits_) b = 0;
+}
+
+bool SeqWindow::Admit(int64_t seq) {
+  if (seq < 0) return true;
+  if (high_ < 0 || seq > high_) {
+    if (high_ < 0 || seq - high_ >= kSize) {
+      for (uint64_t& b : bits_) b = 0;
+    } else {
+      for (int64_t s = high_ + 1; s < seq; ++s) Clear(s);  // slots of seqs now out of the window
+    }
+    high_ = seq;
+    Set(seq);
+    return true;
+  }
+  if (high_ - seq >= kSize || Test(seq)) return false;
+  Set(seq);
+  return true;
+}
+
 StatusOutcome Liveness::Status(double now, const StatusInput& s) {
   StatusOutcome out;
   if (s.node == cfg_.localNode) {
@@ -109,6 +131,8 @@ StatusOutcome Liveness::Status(double now, const StatusInput& s) {
     if (it == p->links.end() || it->second.lastSeq < s.seq) TouchLink(now, *p, s.link, s.seq, out.events);
     return out;
   }
+  // A copy of an older status seen already (a replay, or a retransmission on a second medium).
+  if (!p->seen.Admit(s.seq)) return out;
   out.accepted = true;
   // Older: only sequence tracking may use it (a retransmitted or reordered status).
   if (s.seq < p->lastSeq) return out;
@@ -165,7 +189,7 @@ void Liveness::Heard(double now, Peer& p, std::string_view link, int64_t seq, co
   TouchLink(now, p, link, seq, events);
 }
 
-StatusOutcome Liveness::Packet(double now, const std::string& node, const std::string& link, int64_t generation) {
+StatusOutcome Liveness::Packet(double now, const std::string& node, const std::string& link, int64_t generation, int64_t seq) {
   StatusOutcome out;
   if (node == cfg_.localNode) {
     OwnLink(link, out.events);
@@ -174,6 +198,8 @@ StatusOutcome Liveness::Packet(double now, const std::string& node, const std::s
   Peer* p = Find(node);
   if (!p || p->ping) return out;
   if (!CheckGeneration(*p, generation, false, out.events)) return out;
+  // A message of a newer generation than its statuses have shown is passed on unjudged.
+  if (generation == p->generation && !p->seen.Admit(seq)) return out;  // a copy: proves nothing
   TouchLink(now, *p, link, -1, out.events);
   out.accepted = true;
   return out;
@@ -239,6 +265,7 @@ bool Liveness::CheckGeneration(Peer& p, int64_t generation, bool isStatus, std::
     }
     p.generation = generation;
     p.lastSeq = -1;
+    p.seen.Reset();
     p.heardAny = false;  // no "Late heartbeat" measured across the restart
     p.departed = false;
     for (auto& [name, l] : p.links) l.lastSeq = -1;

@@ -67,6 +67,26 @@ double AdvertisedDeadtime(double dtMs);
 // How late a wake-up must be to count as the transport's own stall.
 double StallThresholdMs(double keepaliveMs);
 
+// The seqs of a peer's current generation seen lately — statuses and other sequenced messages — so
+// that a replayed copy of any of them is dropped in liveness instead of reaching JavaScript.
+// kSize below the highest (heartbeat keeps 500 messages to resend); older ones are dropped too:
+// nothing that far back can still be missing. Fixed size: no allocation per packet.
+class SeqWindow {
+ public:
+  static constexpr int64_t kSize = 512;
+  void Reset();
+  // True (and recorded) when `seq` was not seen; false for a copy or a seq older than the window.
+  bool Admit(int64_t seq);
+
+ private:
+  bool Test(int64_t seq) const { return (bits_[Slot(seq) / 64] >> (Slot(seq) % 64)) & 1; }
+  void Set(int64_t seq) { bits_[Slot(seq) / 64] |= uint64_t{1} << (Slot(seq) % 64); }
+  void Clear(int64_t seq) { bits_[Slot(seq) / 64] &= ~(uint64_t{1} << (Slot(seq) % 64)); }
+  static int64_t Slot(int64_t seq) { return seq % kSize; }
+  int64_t high_ = -1;
+  uint64_t bits_[kSize / 64] = {};
+};
+
 class Liveness {
  public:
   Liveness(LivenessConfig cfg, double startMono);
@@ -85,7 +105,8 @@ class Liveness {
   void MarkDead(std::string_view node);
   // An authenticated echo reply (NS_st) of ping node `node` from its address `link`.
   StatusOutcome Ping(double now, const std::string& node, const std::string& link);
-  StatusOutcome Packet(double now, const std::string& node, const std::string& link, int64_t generation);
+  // `seq`: the packet's seq, -1 for unsequenced (NS_) messages.
+  StatusOutcome Packet(double now, const std::string& node, const std::string& link, int64_t generation, int64_t seq = -1);
   std::vector<LivenessEvent> Stalled(double now, double lateMs);
   std::vector<LivenessEvent> Tick(double now);
   // When Tick next has something to do; +infinity when nothing is pending.
@@ -115,6 +136,7 @@ class Liveness {
     double dtMs = 0;
     bool departed = false;  // shutdone: no deadline, no return until a new generation
     bool ping = false;
+    SeqWindow seen;  // seqs of `generation` passed on, statuses and messages alike
     std::vector<std::pair<std::string, Link>> links;  // in the order first heard, as a JS Map
   };
 

@@ -105,7 +105,8 @@ class LivenessTracker : public Napi::ObjectWrap<LivenessTracker> {
     const std::string node = StringArg(info, 1, "node");
     const std::string link = StringArg(info, 2, "link");
     const double generation = NumberArg(info, 3, "generation");
-    return OutcomeToJs(info.Env(), live_->Packet(now, node, link, static_cast<int64_t>(generation)));
+    const double seq = info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull() ? NumberArg(info, 4, "seq") : -1;
+    return OutcomeToJs(info.Env(), live_->Packet(now, node, link, static_cast<int64_t>(generation), static_cast<int64_t>(seq)));
   }
 
   Napi::Value Ping(const Napi::CallbackInfo& info) {

@@ -20,6 +20,7 @@ import { ipIn } from './lab/tools';
 import type { Outcome, Step } from './support/address-actor';
 import type { EnginePeerConfig } from './support/engine-peer';
 import type { DriverConfig } from './support/transport-driver';
+import { twoNodeConfig } from './support/two-node-config';
 
 const load = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
 const binding = load.binding;
@@ -258,22 +259,7 @@ const WAIT = 10_000;
 type PeerConfig = Omit<DriverConfig, 'control'> & EnginePeerConfig;
 
 function peerConfig(i: number, over: Partial<PeerConfig> = {}): PeerConfig {
-  return {
-    kind: 'native',
-    localNode: `n${i}`,
-    nodes: ['n1', 'n2'],
-    media: [{ kind: 'bcast', iface: 'eth0' }],
-    udpPort: 694,
-    keepaliveMs: KEEPALIVE,
-    deadtimeMs: DEADTIME,
-    warntimeMs: DEADTIME / 2,
-    initdeadMs: 2 * DEADTIME,
-    stallLimitMs: 10 * DEADTIME,
-    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: 'plan-lab' }] },
-    uuid: `000000000000400080000000000000${i.toString(16).padStart(2, '0')}`,
-    generation: 1,
-    ...over,
-  };
+  return { ...twoNodeConfig(i, { keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME, secret: 'plan-lab' }), stallLimitMs: 10 * DEADTIME, ...over };
 }
 
 interface Line {

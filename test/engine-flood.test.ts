@@ -14,6 +14,7 @@ import { withLab } from './lab/lab';
 import { Drivers, type DriverLine } from './support/driver-client';
 import { badPayloads, flood, floodPayloads, floodSender } from './support/flood';
 import type { DriverConfig } from './support/transport-driver';
+import { twoNodeConfig } from './support/two-node-config';
 
 const KEEPALIVE = 100;
 const DEADTIME = 1000;
@@ -24,20 +25,7 @@ const SECRET = 'flood-secret';
 const KEYS: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from(SECRET) }] };
 
 function config(i: number): Omit<DriverConfig, 'control'> {
-  return {
-    kind: 'native',
-    localNode: `n${i}`,
-    nodes: ['n1', 'n2'],
-    media: [{ kind: 'bcast', iface: 'eth0' }],
-    udpPort: 694,
-    keepaliveMs: KEEPALIVE,
-    deadtimeMs: DEADTIME,
-    warntimeMs: DEADTIME / 2,
-    initdeadMs: 2 * DEADTIME,
-    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: SECRET }] },
-    uuid: `0000000000004000800000000000${i.toString(16).padStart(4, '0')}`,
-    generation: 1,
-  };
+  return twoNodeConfig(i, { keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME, secret: SECRET });
 }
 
 function skipReason(): string | false {

@@ -20,6 +20,7 @@ import type { LabProcess } from './lab/process';
 import { Drivers, type DriverHandle, type DriverLine } from './support/driver-client';
 import { badPayloads, BOMB_INFLATED_BYTES, compressedBomb, flood, floodSender, oversizedPayloads, processUsage, rcvbufErrors, replayedPayloads, truncatedPayloads } from './support/flood';
 import type { DriverConfig } from './support/transport-driver';
+import { twoNodeConfig } from './support/two-node-config';
 
 type Kind = 'native' | 'ts';
 
@@ -35,20 +36,7 @@ const KEYS: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: B
 const RSS_SLACK_BYTES = 24 * 1024 * 1024;
 
 function config(kind: Kind, i: number, generation: number): Omit<DriverConfig, 'control'> {
-  return {
-    kind,
-    localNode: `n${i}`,
-    nodes: ['n1', 'n2'],
-    media: [{ kind: 'bcast', iface: 'eth0' }],
-    udpPort: 694,
-    keepaliveMs: KEEPALIVE,
-    deadtimeMs: DEADTIME,
-    warntimeMs: DEADTIME / 2,
-    initdeadMs: 2 * DEADTIME,
-    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: SECRET }] },
-    uuid: `0000000000004000800000000000${i.toString(16).padStart(4, '0')}`,
-    generation,
-  };
+  return { ...twoNodeConfig(i, { keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME, secret: SECRET }), kind, generation };
 }
 
 function skipFor(kind: Kind): string | false {

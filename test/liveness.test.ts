@@ -11,7 +11,7 @@ import type { LivenessEvent } from '../lib/transport/types';
 
 export interface Tracker {
   status(now: number, s: StatusInput): StatusOutcome;
-  packet(now: number, node: string, link: string, generation: number): StatusOutcome;
+  packet(now: number, node: string, link: string, generation: number, seq?: number): StatusOutcome;
   ping(now: number, node: string, link: string): StatusOutcome;
   isPeer(node: string): boolean;
   isPingNode(node: string): boolean;
@@ -138,7 +138,7 @@ export function livenessSuite(name: string, make: TrackerFactory): void {
     t.status(10, st('n2', 3)); // 2 lost
     // heartbeat retransmits 2 on request: sequence tracking must see it, liveness must not.
     assert.deepEqual(t.status(30, st('n2', 2, { status: 'up', dtMs: 500 })), { accepted: true, events: [] });
-    assert.deepEqual(t.status(31, st('n2', 2, { link: 'eth1' })), { accepted: true, events: [] }, 'no link-up from an old seq');
+    assert.deepEqual(t.status(31, st('n2', 2, { link: 'eth1' })), { accepted: false, events: [] }, 'its copy on another medium: seen already, no link-up from an old seq');
     assert.equal(t.nextDeadline(), 60, 'neither the last-heard time nor the dt moved');
     assert.deepEqual(t.tick(60), [
       { type: 'peer-dead', node: 'n2', silentMs: 50, timeoutMs: 50 },
@@ -229,6 +229,22 @@ export function livenessSuite(name: string, make: TrackerFactory): void {
     assert.deepEqual(t.packet(3, 'stranger', 'eth0', 1), { accepted: false, events: [] });
   });
 
+  test(`${name}: a replayed copy of any sequenced packet is dropped, an unseen older one goes on once`, () => {
+    const t = make(pair, 0);
+    t.status(0, st('n2', 10));
+    assert.equal(t.packet(1, 'n2', 'eth0', 5, 11).accepted, true, 'a new message');
+    assert.equal(t.packet(2, 'n2', 'eth0', 5, 11).accepted, false, 'its replayed copy');
+    assert.equal(t.status(3, st('n2', 12)).accepted, true);
+    assert.equal(t.status(4, st('n2', 9)).accepted, true, 'an older status not seen yet: for sequence tracking');
+    assert.equal(t.status(5, st('n2', 9)).accepted, false, 'the same older status again');
+    assert.equal(t.status(6, st('n2', 10)).accepted, false, 'an older status seen already');
+    assert.equal(t.packet(7, 'n2', 'eth0', 5, -1).accepted, true, 'unsequenced messages cannot be judged');
+    assert.equal(t.status(8, st('n2', 600)).accepted, true);
+    assert.equal(t.packet(9, 'n2', 'eth0', 5, 60).accepted, false, 'older than the window');
+    assert.equal(t.status(10, st('n2', 1, { generation: 6 })).accepted, true, 'a restart starts a new window');
+    assert.equal(t.packet(11, 'n2', 'eth0', 6, 2).accepted, true);
+  });
+
   test(`${name}: after an own stall nobody dies until fresh packets could arrive`, () => {
     const t = make(cfg, 0);
     t.setCommUp();
@@ -315,7 +331,7 @@ else test('native: liveness suite', { skip: nativeLoad.reason }, () => {});
 /** One step of a random run: what both trackers are told, at a time advanced by `dt` ms. */
 type Op =
   | { readonly op: 'status'; readonly dt: number; readonly s: StatusInput }
-  | { readonly op: 'packet'; readonly dt: number; readonly node: string; readonly link: string; readonly generation: number }
+  | { readonly op: 'packet'; readonly dt: number; readonly node: string; readonly link: string; readonly generation: number; readonly seq: number }
   | { readonly op: 'ping'; readonly dt: number; readonly node: string; readonly link: string }
   | { readonly op: 'tick'; readonly dt: number }
   | { readonly op: 'stalled'; readonly dt: number; readonly lateMs: number }
@@ -330,7 +346,7 @@ const fuzzCfg: LivenessConfig = { ...cfg, pingNodes: ['198.18.0.9', 'routers'], 
 const generation = fc.integer({ min: 4, max: 6 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('status' as const), dt, s: fc.record({ node, link, generation, seq: fc.integer({ min: 0, max: 8 }), status: fc.constantFrom('up', 'active'), dtMs: fc.constantFrom(0, 30, 50, 70, -1, 1e16) }) }),
-  fc.record({ op: fc.constant('packet' as const), dt, node, link, generation }),
+  fc.record({ op: fc.constant('packet' as const), dt, node, link, generation, seq: fc.integer({ min: -1, max: 8 }) }),
   fc.record({ op: fc.constant('ping' as const), dt, node, link }),
   fc.record({ op: fc.constant('tick' as const), dt }),
   fc.record({ op: fc.constant('stalled' as const), dt, lateMs: fc.integer({ min: 5, max: 200 }) }),
@@ -343,7 +359,7 @@ function apply(t: Tracker, now: number, o: Op): unknown {
     case 'status':
       return t.status(now, o.s);
     case 'packet':
-      return t.packet(now, o.node, o.link, o.generation);
+      return t.packet(now, o.node, o.link, o.generation, o.seq);
     case 'ping':
       return t.ping(now, o.node, o.link);
     case 'tick':

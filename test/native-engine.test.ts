@@ -21,6 +21,7 @@ import { type Lab, withLab } from './lab/lab';
 import type { LabProcess } from './lab/process';
 import type { EnginePeerConfig } from './support/engine-peer';
 import type { DriverConfig } from './support/transport-driver';
+import { twoNodeConfig } from './support/two-node-config';
 
 const load = loadNative({ HBD_TRANSPORT: 'auto', HBD_REQUIRE_NATIVE: process.env.HBD_REQUIRE_NATIVE });
 const binding = load.binding as NativeBinding | null;
@@ -476,22 +477,7 @@ const PEER = path.resolve(__dirname, 'support', 'engine-peer.js');
 type PeerConfig = Omit<DriverConfig, 'control'> & EnginePeerConfig;
 
 function peerConfig(i: number, over: Partial<PeerConfig> = {}): PeerConfig {
-  return {
-    kind: 'native',
-    localNode: `n${i}`,
-    nodes: ['n1', 'n2'],
-    media: [{ kind: 'bcast', iface: 'eth0' }],
-    udpPort: 694,
-    keepaliveMs: KEEPALIVE,
-    deadtimeMs: DEADTIME,
-    warntimeMs: DEADTIME / 2,
-    initdeadMs: 2 * DEADTIME,
-    stallLimitMs: 10 * DEADTIME,
-    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: 'engine-lab' }] },
-    uuid: `000000000000400080000000000000${i.toString(16).padStart(2, '0')}`,
-    generation: 1,
-    ...over,
-  };
+  return { ...twoNodeConfig(i, { keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME, secret: 'engine-lab' }), stallLimitMs: 10 * DEADTIME, ...over };
 }
 
 /** One line an engine-peer printed: an EngineEvent with Buffers as hex, or one of its own markers. */

@@ -21,6 +21,7 @@ import { type Lab, withLab } from '../../test/lab/lab';
 import type { LabProcess } from '../../test/lab/process';
 import type { EnginePeerConfig } from '../../test/support/engine-peer';
 import type { DriverConfig } from '../../test/support/transport-driver';
+import { twoNodeConfig } from '../../test/support/two-node-config';
 import type { PlanExecutedEvent, TakeoverPlan } from '../../lib/transport/types';
 import type { VipSpec } from '../../lib/resources/address';
 import { rounded, summarize, type Summary } from '../detection/stats';
@@ -63,23 +64,7 @@ function parseArgs(argv: readonly string[]): { trials: number; out: string } {
 }
 
 function config(i: number, over: Partial<DriverConfig & EnginePeerConfig> = {}): DriverConfig & EnginePeerConfig {
-  return {
-    kind: 'native',
-    localNode: `n${i}`,
-    nodes: ['n1', 'n2'],
-    media: [{ kind: 'bcast', iface: 'eth0' }],
-    udpPort: 694,
-    keepaliveMs: KEEPALIVE,
-    deadtimeMs: DEADTIME,
-    warntimeMs: DEADTIME / 2,
-    initdeadMs: 2 * DEADTIME,
-    stallLimitMs: 20 * DEADTIME,
-    authKeys: { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: 'takeover-bench' }] },
-    uuid: `000000000000400080000000000000${i.toString(16).padStart(2, '0')}`,
-    generation: 1,
-    realtime: true,
-    ...over,
-  };
+  return { ...twoNodeConfig(i, { keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME, secret: 'takeover-bench' }), stallLimitMs: 20 * DEADTIME, realtime: true, ...over };
 }
 
 class Peer {

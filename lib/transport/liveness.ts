@@ -74,6 +74,39 @@ interface Link {
   lastSeq: number;
 }
 
+/**
+ * The seqs of a peer's current generation seen lately — statuses and other sequenced messages — so
+ * that a replayed copy of any of them is dropped here instead of being passed on: SEQ_WINDOW below
+ * the highest (heartbeat keeps 500 messages to resend); older ones are dropped too. The C++ twin is
+ * native/liveness.h SeqWindow.
+ */
+export const SEQ_WINDOW = 512;
+
+export class SeqWindow {
+  private high = -1;
+  private readonly seen = new Uint8Array(SEQ_WINDOW);
+
+  reset(): void {
+    this.high = -1;
+    this.seen.fill(0);
+  }
+
+  /** True (and recorded) when `seq` was not seen; false for a copy or a seq older than the window. */
+  admit(seq: number): boolean {
+    if (seq < 0) return true;
+    if (this.high < 0 || seq > this.high) {
+      if (this.high < 0 || seq - this.high >= SEQ_WINDOW) this.seen.fill(0);
+      else for (let s = this.high + 1; s < seq; s++) this.seen[s % SEQ_WINDOW] = 0;
+      this.high = seq;
+      this.seen[seq % SEQ_WINDOW] = 1;
+      return true;
+    }
+    if (this.high - seq >= SEQ_WINDOW || this.seen[seq % SEQ_WINDOW]) return false;
+    this.seen[seq % SEQ_WINDOW] = 1;
+    return true;
+  }
+}
+
 interface Peer {
   state: PeerState;
   generation: number; // -1: none seen yet
@@ -83,6 +116,8 @@ interface Peer {
   dtMs: number;
   /** It announced its shutdown (shutdone): no deadline, no return until a new generation. */
   departed: boolean;
+  /** Seqs of `generation` passed on, statuses and messages alike. */
+  seen: SeqWindow;
   readonly ping: boolean;
   readonly links: Map<string, Link>;
 }
@@ -104,7 +139,7 @@ export class Liveness {
   ) {
     const add = (node: string, ping: boolean) => {
       if (node === cfg.localNode || this.peers.has(node)) return;
-      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, departed: false, ping, links: new Map() });
+      this.peers.set(node, { state: 'init', generation: -1, lastSeq: -1, lastStatus: startMono, heardAny: false, dtMs: cfg.deadtimeMs, departed: false, seen: new SeqWindow(), ping, links: new Map() });
     };
     for (const node of cfg.nodes) add(node, false);
     for (const node of cfg.pingNodes ?? []) add(node, true);
@@ -145,6 +180,8 @@ export class Liveness {
       if (!l || l.lastSeq < s.seq) this.touchLink(now, p, s.node, s.link, s.seq, events);
       return { accepted: false, events };
     }
+    // A copy of an older status seen already (a replay, or a retransmission on a second medium).
+    if (!p.seen.admit(s.seq)) return { accepted: false, events };
     // Older: only sequence tracking may use it (a retransmitted or reordered status).
     if (s.seq < p.lastSeq) return { accepted: true, events };
     p.lastSeq = s.seq;
@@ -182,7 +219,8 @@ export class Liveness {
   }
 
   /** Any other authenticated packet from `node`: proves the link, never the node (spec §7.3). */
-  packet(now: number, node: string, link: string, generation: number): StatusOutcome {
+  /** `seq`: the packet's seq, -1 for unsequenced (NS_) messages. */
+  packet(now: number, node: string, link: string, generation: number, seq = -1): StatusOutcome {
     const events: LivenessEvent[] = [];
     if (node === this.cfg.localNode) {
       this.ownLink(link, events);
@@ -191,6 +229,8 @@ export class Liveness {
     const p = this.peers.get(node);
     if (!p || p.ping) return { accepted: false, events };
     if (!this.checkGeneration(p, node, generation, false, events)) return { accepted: false, events };
+    // A message of a newer generation than its statuses have shown is passed on unjudged.
+    if (generation === p.generation && !p.seen.admit(seq)) return { accepted: false, events }; // a copy: proves nothing
     this.touchLink(now, p, node, link, -1, events);
     return { accepted: true, events };
   }
@@ -265,6 +305,7 @@ export class Liveness {
       if (p.generation >= 0) events.push({ type: 'peer-restart', node, oldGeneration: p.generation, generation });
       p.generation = generation;
       p.lastSeq = -1;
+      p.seen.reset();
       p.heardAny = false; // no "Late heartbeat" measured across the restart
       p.departed = false;
       for (const l of p.links.values()) l.lastSeq = -1;

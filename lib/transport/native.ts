@@ -31,7 +31,7 @@ export interface LivenessTrackerInstance {
   setCommUp(): void;
   status(now: number, s: StatusInput): StatusOutcome;
   markDead(node: string): void;
-  packet(now: number, node: string, link: string, generation: number): StatusOutcome;
+  packet(now: number, node: string, link: string, generation: number, seq?: number): StatusOutcome;
   ping(now: number, node: string, link: string): StatusOutcome;
   stalled(now: number, lateMs: number): LivenessEvent[];
   tick(now: number): LivenessEvent[];

@@ -245,7 +245,7 @@ export class UdpCore {
       const dtMs = getHex(msg, 'dt') ?? 0;
       ({ events, accepted } = this.liveness.status(mono, { node: c.src, link, generation: c.generation, seq: c.seq!, status: get(msg, 'st') ?? '', dtMs }));
     } else {
-      ({ events, accepted } = this.liveness.packet(mono, c.src, link, c.generation));
+      ({ events, accepted } = this.liveness.packet(mono, c.src, link, c.generation, c.seq ?? -1));
     }
     // Replays of an older generation are counted and summarised like forged packets, not one event each.
     const out: EventBody[] = [];
