@@ -30,6 +30,7 @@
 #include "plan.h"
 #include "preauth.h"
 #include "sd_notify.h"
+#include "status_filter.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -134,6 +135,7 @@ class Engine {
   const EngineOptions opts_;
   const EventSink sink_;
   std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
+  StatusFilter statuses_;
   const PacketVerifier verifier_;
   AuthFailSummary authFails_;
   std::vector<EngineEvent> pingScratch_;
