@@ -42,9 +42,8 @@ StatusFilter::Verdict StatusFilter::Status(std::string_view node, int64_t genera
 
 void StatusFilter::Passing(std::string_view node, int64_t generation, std::optional<int64_t> seq, std::vector<EngineEvent>* out) {
   Peer* p = Find(node);
-  if (!p) return;
+  if (!p || !seq) return;
   Flush(*p, out);
-  if (!seq) return;
   if (p->known && generation == p->generation) {
     if (*seq > p->last) p->last = *seq;
   } else {

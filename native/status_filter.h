@@ -6,7 +6,7 @@
 // StatusAdvanceEvent (its seqs and arrival times, which membership applies as if each had come);
 // everything else passes at once, after the run held back for its node, so that order is kept.
 // A run goes out after holdMs (checked whenever the engine wakes: at the latest at its next beat),
-// when kMaxRun statuses are held, or before any other event about its node.
+// when kMaxRun statuses are held, or before a sequenced message or liveness event of its node.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -29,8 +29,9 @@ class StatusFilter {
 
   // A status liveness accepted; `st`/`protocol`: its st field and whether it has a protocol field.
   Verdict Status(std::string_view node, int64_t generation, int64_t seq, std::string_view st, bool protocol, double mono, double wall, std::vector<EngineEvent>* out);
-  // Another event about `node` goes to JavaScript now: its held run first. `seq`: a sequenced
-  // message's seq (of `generation`), which JavaScript's sequence tracking takes next.
+  // A message of `node` goes to JavaScript now. A sequenced one (`seq` of `generation`) is
+  // sequenced by JavaScript after the held run, which goes first; an unsequenced one (NS_ackmsg,
+  // NS_rexmit, …) touches no seq of the peer's stream and leaves the run alone.
   void Passing(std::string_view node, int64_t generation, std::optional<int64_t> seq, std::vector<EngineEvent>* out);
   // JavaScript's view of `node` changes in ways the filter does not follow (a liveness event: a
   // death, return, restart, replay or link change; a shutdown notice): its held run goes out and
