@@ -548,6 +548,10 @@ export class Daemon {
     if (this.closing) return;
     if (e.type === 'status' || e.type === 'message') this.counters.packetsIn++;
     if (e.type === 'status') this.gaps.onStatus(e.node, e.generation, e.seq, e.mono);
+    else if (e.type === 'status-advance') {
+      this.counters.packetsIn += e.monos.length;
+      e.monos.forEach((mono, i) => this.gaps.onStatus(e.node, e.generation, e.fromSeq + i, mono));
+    }
     else if (e.type === 'peer-late') this.counters.lateHeartbeats++;
     else if (e.type === 'auth-fail') {
       this.counters.authFailures += e.count;

@@ -34,6 +34,18 @@ constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
 // Per wake and medium: a flooded medium must not starve the timers.
 constexpr int kMaxPacketsPerWake = 256;
 constexpr Nanos kReopenRetry = 1000000000;
+// How long the status filter holds a peer's unchanged in-order statuses (native/status_filter.h):
+// JavaScript wakes for them about this often per peer instead of once per status, and membership's
+// ACKs (every 10th seq) go out at most this much later, far inside heartbeat's 375-message warning.
+constexpr double kStatusHoldMs = 200;
+
+std::vector<std::string> Peers(const LivenessConfig& c) {
+  std::vector<std::string> peers;
+  for (const std::string& n : c.nodes) {
+    if (n != c.localNode) peers.push_back(n);
+  }
+  return peers;
+}
 
 // Saturating, as MsToNanosCeil: no timing from a peer or an option may wrap around.
 Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::clamp(std::round(ms * 1e6), -kMaxNanosDouble, kMaxNanosDouble)); }
@@ -78,6 +90,7 @@ Engine::Engine(EngineOptions opts, EventSink sink)
     : opts_(std::move(opts)),
       sink_(std::move(sink)),
       keys_(std::make_unique<KeySet>(opts_.authKeys)),
+      statuses_(Peers(opts_.liveness), kStatusHoldMs),
       outbox_(OutboxConfig{ControlIdentity{opts_.liveness.localNode, opts_.uuid, opts_.generation, opts_.ttl}, opts_.wireFormat, opts_.authKeys, opts_.firstSeq,
                            MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
@@ -384,7 +397,11 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     dead.swap(markDead_);  // empty in the common case: no allocation
   }
   if (s.commUp) liveness_->SetCommUp();
-  for (const std::string& node : dead) liveness_->MarkDead(node);
+  for (const std::string& node : dead) {
+    liveness_->MarkDead(node);
+    statuses_.Forget(node, &events);
+  }
+  statuses_.FlushDue(NanosToMs(now), &events);
   CheckJsStall(now, events);
   FeedWatchdog(now, events);
   const bool beatDue = now >= nextBeat_;
@@ -395,8 +412,10 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   // The timer fired for this deadline: judge at the deadline itself (no float rounding below it).
   double tickAt = NanosToMs(now);
   if (deadline != kNever && now >= deadline) tickAt = std::max(tickAt, deadlineMs);
+  std::vector<LivenessEvent> ticked = liveness_->Tick(tickAt);  // empty (no allocation) in the common case
+  for (const LivenessEvent& e : ticked) statuses_.Forget(e.node, &events);  // their held runs before them
   const size_t tickFrom = events.size();
-  AppendLiveness(liveness_->Tick(tickAt), now, events);
+  AppendLiveness(std::move(ticked), now, events);
   RunTakeoverPlans(tickFrom, tickAt, events);
   FireAnnouncements(MonoNanos(), events);
 }
@@ -404,12 +423,16 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
 void Engine::DrainMedium(size_t i, Nanos now, std::vector<EngineEvent>& events) {
   Medium& m = *media_[i];
   const Nanos offset = RealtimeOffset();
-  ReceiveContext ctx{keys_->keys, keys_->verifier, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_, authFails_};
+  ReceiveContext ctx{keys_->keys, keys_->verifier, opts_.liveness.localNode, opts_.uuid, *liveness_, outbox_, authFails_, statuses_};
   Datagram d;
   std::optional<SysError> err;
   for (int k = 0; k < kMaxPacketsPerWake && m.Receive(buffer_, &d, &err); k++) {
     const Nanos arrival = Arrival(d, now, offset);
-    ReceiveDatagram(ctx, d, m.spec().Link(), NanosToMs(arrival), NanosToMs(arrival + offset), &events);
+    const bool ours = ReceiveDatagram(ctx, d, m.spec().Link(), NanosToMs(arrival), NanosToMs(arrival + offset), &events);
+    // The first of ours has marked our link up (liveness): the kernel drops the rest.
+    if (ours && m.WantsOwnFilter()) {
+      if (auto e = m.DropOwn(d.from)) events.push_back(Now(WarningEvent{*e}));
+    }
   }
   if (err) ReportMediaError(i, *err, events);
 }

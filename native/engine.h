@@ -30,6 +30,7 @@
 #include "plan.h"
 #include "preauth.h"
 #include "sd_notify.h"
+#include "status_filter.h"
 #include "sys_error.h"
 
 namespace hbd {
@@ -151,6 +152,7 @@ class Engine {
   std::unique_ptr<KeySet> oldKeys_;   // under keysMu_: the set adopted away, freed by the next SetAuthKeys
   std::atomic<bool> keysChanged_{false};
   void AdoptKeys();
+  StatusFilter statuses_;  // which accepted statuses JavaScript hears now (native/status_filter.h)
   AuthFailSummary authFails_;
   std::vector<EngineEvent> pingScratch_;
   std::deque<std::string> sending_;  // the outbox's queue, taken by FlushOutbox (reused)  // one echo reply's events, before its auth-fails are counted

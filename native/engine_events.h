@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "codec.h"
 #include "liveness.h"
@@ -19,6 +20,19 @@ struct StatusEvent {
   Message message;
   int64_t seq = 0;
   int64_t generation = 0;
+  // The newest of its node's stream (not a retransmitted or overtaken one): the status filter
+  // (native/status_filter.h) holds back the next ones as long as their content equals this one's,
+  // so it must reach JavaScript even when the event queue is full.
+  bool newest = false;
+};
+
+// Statuses the filter held back: seqs fromSeq, fromSeq + 1, … of `generation`, each the next one
+// of its node with the content JavaScript last heard, and each one's arrival time (mono ms).
+struct StatusAdvanceEvent {
+  std::string node;
+  int64_t generation = 0;
+  int64_t fromSeq = 0;
+  std::vector<double> monos;
 };
 
 struct MessageEvent {
@@ -67,7 +81,7 @@ using PlanExecutedEvent = PlanReport;
 struct EngineEvent {
   double mono = 0;  // CLOCK_MONOTONIC ms: for packets, their kernel arrival time
   double wall = 0;  // CLOCK_REALTIME ms
-  std::variant<LivenessEvent, StatusEvent, MessageEvent, AuthFailEvent, StallStopEvent, MediaErrorEvent, MediaReopenedEvent, WarningEvent, PlanExecutedEvent> body;
+  std::variant<LivenessEvent, StatusEvent, StatusAdvanceEvent, MessageEvent, AuthFailEvent, StallStopEvent, MediaErrorEvent, MediaReopenedEvent, WarningEvent, PlanExecutedEvent> body;
 };
 
 }  // namespace hbd

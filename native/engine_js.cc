@@ -152,6 +152,15 @@ struct EventToJs {
     o.Set("seq", JsInt(env, e.seq));
     o.Set("generation", JsInt(env, e.generation));
   }
+  void operator()(const StatusAdvanceEvent& e) {
+    o.Set("type", "status-advance");
+    o.Set("node", e.node);
+    o.Set("generation", JsInt(env, e.generation));
+    o.Set("fromSeq", JsInt(env, e.fromSeq));
+    Napi::Array monos = Napi::Array::New(env, e.monos.size());
+    for (uint32_t i = 0; i < e.monos.size(); i++) monos.Set(i, Napi::Number::New(env, e.monos[i]));
+    o.Set("monos", monos);
+  }
   void operator()(const MessageEvent& e) {
     o.Set("type", "message");
     o.Set("node", e.node);
@@ -248,9 +257,11 @@ Napi::Array EventsToJs(const Napi::Env& env, const std::vector<EngineEvent>& eve
 constexpr size_t kMaxPending = 8192;
 constexpr size_t kChunk = 256;
 
-// A packet event: losing one is like losing the packet (membership asks for a retransmit).
+// A packet event: losing one is like losing the packet (membership asks for a retransmit). Not
+// the newest status of a peer: the filter holds back the next ones while their content equals it.
 bool Droppable(const EngineEvent& e) {
-  return std::holds_alternative<StatusEvent>(e.body) || std::holds_alternative<MessageEvent>(e.body) || std::holds_alternative<AuthFailEvent>(e.body);
+  if (const auto* s = std::get_if<StatusEvent>(&e.body)) return !s->newest;
+  return std::holds_alternative<MessageEvent>(e.body) || std::holds_alternative<AuthFailEvent>(e.body);
 }
 
 struct EventPipe {

@@ -66,13 +66,17 @@ std::string VerdictReason(const AuthVerdict& v) {
   return "ok";
 }
 
-void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, double wall, std::vector<EngineEvent>* out) {
+bool ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, double wall, std::vector<EngineEvent>* out) {
   AuthVerdict verified;
   const PreAuth pre = ctx.verifier.Check(d.data, d.length, &verified);
-  if (pre == PreAuth::Fail) return AuthFail(ctx, d, link, mono, [&] { return DescribeRefused(ctx, d); });
+  if (pre == PreAuth::Fail) {
+    AuthFail(ctx, d, link, mono, [&] { return DescribeRefused(ctx, d); });
+    return false;
+  }
   auto decoded = Decode(d.data, d.length, pre == PreAuth::Ok ? nullptr : &ctx.keys);
   if (auto* err = std::get_if<DecodeError>(&decoded)) {
-    return AuthFail(ctx, d, link, mono, [&] { return Description{DecodeReason(*err), std::nullopt}; });
+    AuthFail(ctx, d, link, mono, [&] { return Description{DecodeReason(*err), std::nullopt}; });
+    return false;
   }
   Decoded& packet = std::get<Decoded>(decoded);
   if (pre == PreAuth::Ok) packet.auth = verified;
@@ -81,15 +85,18 @@ void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::st
     return src ? std::optional<std::string>(*src) : std::nullopt;
   };
   if (packet.auth.verdict != Verdict::Ok) {
-    return AuthFail(ctx, d, link, mono, [&] { return Description{VerdictReason(packet.auth), claimed()}; });
+    AuthFail(ctx, d, link, mono, [&] { return Description{VerdictReason(packet.auth), claimed()}; });
+    return false;
   }
   auto control = ReadControlFields(packet.message);
   if (auto* why = std::get_if<std::string>(&control)) {
-    return AuthFail(ctx, d, link, mono, [&] { return Description{*why, claimed()}; });
+    AuthFail(ctx, d, link, mono, [&] { return Description{*why, claimed()}; });
+    return false;
   }
   const ControlView& c = std::get<ControlView>(control);
   if (c.src != ctx.localNode && !ctx.liveness.IsPeer(c.src)) {
-    return AuthFail(ctx, d, link, mono, [&] { return Description{"unknown node", c.src}; });
+    AuthFail(ctx, d, link, mono, [&] { return Description{"unknown node", c.src}; });
+    return false;
   }
   if (c.type == "status") {
     StatusInput s;
@@ -103,21 +110,29 @@ void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::st
     const auto dtMs = dt ? ParseHex(*dt) : std::nullopt;
     s.dtMs = dtMs ? static_cast<double>(*dtMs) : 0;
     StatusOutcome r = ctx.liveness.Status(mono, s);
+    if (!r.events.empty()) ctx.statuses.Forget(c.src, out);
     Append(ctx, d, link, std::move(r.events), mono, wall, out);
-    if (r.accepted) Learn(ctx, c);
-    if (r.accepted) out->push_back({mono, wall, StatusEvent{c.src, link, std::move(packet.message), s.seq, c.generation}});
-    return;
+    if (!r.accepted) return c.src == ctx.localNode;
+    Learn(ctx, c);
+    const auto verdict = ctx.statuses.Status(c.src, c.generation, s.seq, s.status, StringField(packet.message, "protocol") != nullptr, mono, wall, out);
+    if (verdict != StatusFilter::Verdict::Hold) {
+      out->push_back({mono, wall, StatusEvent{c.src, link, std::move(packet.message), s.seq, c.generation, verdict == StatusFilter::Verdict::PassNewest}});
+    }
+    return c.src == ctx.localNode;
   }
   StatusOutcome r = ctx.liveness.Packet(mono, c.src, link, c.generation, c.seq ? *c.seq : -1);
+  if (!r.events.empty()) ctx.statuses.Forget(c.src, out);
   Append(ctx, d, link, std::move(r.events), mono, wall, out);
   if (r.accepted) {
     Learn(ctx, c);
+    ctx.statuses.Passing(c.src, c.generation, c.seq, out);
     const bool forUs = IsForUs(c, ctx.localNode, ctx.localUuid);
     const std::optional<int64_t> seq = c.seq;
     const int64_t generation = c.generation;
     std::string src = c.src;
     out->push_back({mono, wall, MessageEvent{std::move(src), link, std::move(packet.message), seq, generation, forUs}});
   }
+  return c.src == ctx.localNode;
 }
 
 }  // namespace hbd

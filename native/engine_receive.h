@@ -14,6 +14,7 @@
 #include "liveness.h"
 #include "media.h"
 #include "preauth.h"
+#include "status_filter.h"
 
 namespace hbd {
 
@@ -25,10 +26,12 @@ struct ReceiveContext {
   Liveness& liveness;
   Outbox& outbox;  // learns the UUIDs of verified senders
   AuthFailSummary& authFails;
+  StatusFilter& statuses;  // which accepted statuses JavaScript hears now
 };
 
-// `mono`/`wall`: the datagram's arrival time in ms (kernel timestamp when there is one).
-void ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, double wall, std::vector<EngineEvent>* out);
+// `mono`/`wall`: the datagram's arrival time in ms (kernel timestamp when there is one). True when
+// it was an authenticated packet of the local node itself (a broadcast of ours come back).
+bool ReceiveDatagram(const ReceiveContext& ctx, const Datagram& d, const std::string& link, double mono, double wall, std::vector<EngineEvent>* out);
 
 // The auth-fail reason for a verdict other than Ok; the wording of lib/transport/inbound.ts.
 std::string VerdictReason(const AuthVerdict& v);

@@ -1,6 +1,7 @@
 #include "media.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/ip.h>
@@ -105,6 +106,7 @@ void Medium::Close() {
   send_.reset();
   recv_.reset();
   ifindex_ = 0;
+  ownFilterTried_ = false;
 }
 
 std::optional<SysError> Medium::OpenSend(int ifindex) {
@@ -190,6 +192,25 @@ std::optional<SysError> Medium::Send(const std::string& bytes) {
   const ssize_t n = sendto(send_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&dest_), sizeof dest_);
   if (n < 0) return LastError("sendto", spec_.Describe() + ": sending to " + FormatEndpoint(dest_));
   return std::nullopt;
+}
+
+std::optional<SysError> Medium::DropOwn(const sockaddr_in& own) {
+  ownFilterTried_ = true;
+  // Classic BPF on a UDP socket sees the datagram from its UDP header (offset 0: the source
+  // port); the IP header is reached through SKF_NET_OFF (offset 12: the source address).
+  const uint32_t addr = ntohl(own.sin_addr.s_addr);
+  const uint32_t port = ntohs(own.sin_port);
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_NET_OFF) + 12),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, addr, 0, 3),
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0),           // ours: dropped by the kernel
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),  // everything else, whole
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  if (setsockopt(recv_.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0) return std::nullopt;
+  return LastError("setsockopt(SO_ATTACH_FILTER)", spec_.Describe() + ": receive socket; our own packets on it are still read and ignored by the engine");
 }
 
 bool Medium::Receive(std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err) {

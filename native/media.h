@@ -58,6 +58,12 @@ class Medium {
   std::optional<SysError> Send(const std::string& bytes);
   // One datagram into `buffer` (kReceiveBuffer bytes, reused); false when nothing is queued.
   bool Receive(std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err);
+  // Our own broadcasts (and looped multicasts) come back to the receive socket, one wake-up of the
+  // engine each for nothing. Given the source of one of them (an authenticated packet of ours),
+  // a socket filter makes the kernel drop every later datagram from that address and port. Tried
+  // once per open socket: true when it is to be tried (not yet attached nor failed).
+  bool WantsOwnFilter() const { return open() && !ownFilterTried_; }
+  std::optional<SysError> DropOwn(const sockaddr_in& own);
 
  private:
   std::optional<SysError> OpenSend(int ifindex);
@@ -72,6 +78,7 @@ class Medium {
   sockaddr_in dest_{};
   in_addr peer_{};  // ucast
   bool peerResolved_ = false;
+  bool ownFilterTried_ = false;  // for the current receive socket
 };
 
 // Largest datagram read: heartbeat's MAXMSG plus one byte to notice longer ones.

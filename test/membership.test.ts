@@ -355,6 +355,31 @@ test('ACKs: every in-order seq at the peer\'s trigger offset, none while a packe
   assert.deepEqual(sends(m.onEvent(statusEv('n2', 32, 39), 39)), ['t=NS_ackmsg dest=n2 ackseq=21']);
 });
 
+test('a status run (the native engine\'s status-advance) sequences like its statuses, with one ACK for the highest seq due', () => {
+  const run = (from: number, count: number, mono: number, generation = 7): Ev => ({ ...at(mono), type: 'status-advance', node: 'n2', generation, fromSeq: from, monos: Array.from({ length: count }, (_, i) => mono - count + 1 + i) });
+  const one = started(two, fixed(0.3)); // ack_trigger 3
+  const each: string[] = [];
+  for (let s = 1; s <= 25; s++) each.push(...sends(one.onEvent(statusEv('n2', s, s), s)).filter((t) => t.startsWith('t=NS_ackmsg')));
+  const m = started(two, fixed(0.3));
+  m.onEvent(statusEv('n2', 1, 1), 1);
+  const acks = sends(m.onEvent(run(2, 24, 25), 25)).filter((t) => t.startsWith('t=NS_ackmsg'));
+  assert.deepEqual(each, ['t=NS_ackmsg dest=n2 ackseq=3', 't=NS_ackmsg dest=n2 ackseq=d', 't=NS_ackmsg dest=n2 ackseq=17']);
+  assert.deepEqual(acks, ['t=NS_ackmsg dest=n2 ackseq=17'], 'the highest due seq of the run only');
+  const peer = (x: Membership) => x.snapshot().nodes.find((n) => n.name === 'n2');
+  assert.deepEqual(peer(m), peer(one));
+  // A run that starts beyond the next seq is a gap: the missing seqs are asked for as usual.
+  const gap = m.onEvent(run(28, 3, 30), 30);
+  assert.ok(gap.some((a) => a.type === 'log' && a.text === '2 lost packet(s) for [n2] [25:28]'), JSON.stringify(gap));
+  assert.equal(peer(m)?.missing, 2);
+  // The run's seqs count as applied statuses: a retransmitted older status changes nothing.
+  const late = m.onEvent(statusEv('n2', 26, 31, { st: 'up' }), 31);
+  assert.ok(!late.some((a) => a.type === 'node-status'), JSON.stringify(late));
+  assert.equal(peer(m)?.status, 'active');
+  // A run of an older generation is ignored.
+  assert.deepEqual(m.onEvent(run(40, 2, 40, 6), 40).filter((a) => a.type !== 'log'), []);
+  assert.equal(peer(m)?.lastSeq, 30);
+});
+
 test('ACK triggers are drawn per peer; ACKs to us raise that peer\'s ack level', () => {
   const draws = [0.1, 0.75];
   const m = started(three, () => draws.shift() ?? 0.5); // n2 → 1, n3 → 7

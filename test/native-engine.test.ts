@@ -314,7 +314,8 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
           await t.start((e) => events.push(e));
           try {
             const ts = Math.floor(Date.now() / 1000).toString(16);
-            const status = (seq: number) => [str('t', 'status'), str('st', 'up'), str('src', 'n2'), str('seq', seq.toString(16)), str('hg', '1'), str('ts', ts)];
+            // Each with new content: the engine holds back unchanged in-order statuses (reported in runs).
+            const status = (seq: number) => [str('t', 'status'), str('st', seq === 3 ? 'active' : 'up'), str('src', 'n2'), str('seq', seq.toString(16)), str('hg', '1'), str('ts', ts)];
             const other = { sendIndex: 7, keys: [{ index: 7, method, key: Buffer.concat([key, Buffer.from('x')]) }] };
             if (method !== 'crc') peer.send(encode(status(1), 'netstring+auth', other), port, '127.0.0.1');
             peer.send(encode(status(2), 'netstring+auth', keys), port, '127.0.0.1');
@@ -333,6 +334,43 @@ describe('native engine lifecycle', { skip: nativeSkip }, () => {
         }
       }
     } finally {
+      peer.close();
+    }
+  });
+
+  test('unchanged in-order statuses reach JavaScript in runs; changes, gaps, retransmissions and messages at once, in order', { timeout: 30_000 }, async () => {
+    const port = loOptions().udpPort + 8;
+    const peer = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve) => peer.bind(port, '127.0.0.2', resolve));
+    const keys = loOptions().authKeys;
+    const events: TransportEvent[] = [];
+    const t = createNativeTransport(loOptions({ udpPort: port, deadtimeMs: 10_000, warntimeMs: 8000, initdeadMs: 20_000, media: [{ kind: 'ucast', iface: 'lo', peer: '127.0.0.2' }] }), binding!);
+    await t.start((e) => events.push(e));
+    try {
+      const ts = Math.floor(Date.now() / 1000).toString(16);
+      const send = async (fields: ReturnType<typeof str>[]) => {
+        peer.send(encode([...fields, str('src', 'n2'), str('hg', '1'), str('ts', ts)], 'netstring+auth', keys), port, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 5));
+      };
+      const status = (seq: number, st: string, protocol = true) => send([str('t', 'status'), str('st', st), ...(protocol ? [str('protocol', '1')] : []), str('seq', seq.toString(16))]);
+      await status(1, 'up');
+      for (const seq of [2, 3, 4]) await status(seq, 'up');
+      await status(5, 'active'); // changed: passes, after the run of 2…4
+      await status(7, 'active'); // a gap
+      await status(6, 'active'); // the retransmission
+      await status(8, 'active'); // held
+      await send([str('t', 'ip-request'), str('seq', '9')]); // a message: the run of 8 first
+      await status(10, 'active'); // next after the message: held
+      await status(11, 'active', false); // no protocol field any more: passes
+      await status(12, 'active', false);
+      const mine = () => events.filter((e) => 'node' in e && e.node === 'n2' && (e.type === 'status' || e.type === 'status-advance' || e.type === 'message'));
+      await until(events, () => mine().some((e) => e.type === 'status-advance' && e.fromSeq === 12), 'the run of 12');
+      const seen = mine().map((e) => (e.type === 'status-advance' ? `run ${e.fromSeq}+${e.monos.length}` : e.type === 'status' || e.type === 'message' ? `${e.type} ${e.seq}` : e.type));
+      assert.deepEqual(seen, ['status 1', 'run 2+3', 'status 5', 'status 7', 'status 6', 'run 8+1', 'message 9', 'run 10+1', 'status 11', 'run 12+1']);
+      const run = mine().find((e) => e.type === 'status-advance');
+      assert.ok(run?.type === 'status-advance' && run.generation === 1 && run.monos.every((m, i) => i === 0 || m >= run.monos[i - 1]!));
+    } finally {
+      await t.stop();
       peer.close();
     }
   });
@@ -499,14 +537,17 @@ async function startPeer(lab: Lab, i: number, cfg: PeerConfig): Promise<Peer> {
   const file = path.join(node.dirs.config, `engine-peer-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(cfg));
   const proc = await node.spawn([process.execPath, PEER, file], { name: 'engine-peer' });
-  // Only complete lines: the peer may be half-way through writing the last one.
+  // Only complete lines: the peer may be half-way through writing the last one. The statuses of a
+  // status-advance (held back by the engine's status filter) become one status line each, at its
+  // arrival time: what these tests judge is when the engine heard each status.
   const lines = () =>
     fs
       .readFileSync(proc.stdoutPath!, 'utf8')
       .split('\n')
       .slice(0, -1)
       .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Line);
+      .map((l) => JSON.parse(l) as Line)
+      .flatMap((l): Line[] => (l.type !== 'status-advance' ? [l] : (l.monos as number[]).map((mono, k) => ({ type: 'status', node: l.node, generation: l.generation, seq: (l.fromSeq as number) + k, mono, held: true }))));
   const peer: Peer = {
     proc,
     lines,

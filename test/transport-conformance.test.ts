@@ -217,7 +217,8 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       assert.ok(a.lines.indexOf(st) > a.lines.indexOf(restart));
       // heartbeat's first status says st=init, once (then up, or active once the driver heard a peer).
       await a.waitFor('three statuses of generation 2', () => a.all('status').filter((l) => l.generation === 2).length >= 3, WAIT);
-      const sts = a.all('status').filter((l) => l.node === 'n2' && l.generation === 2).map((l) => statusField(l, 'st'));
+      // Statuses the native engine held back (unchanged content, reported in runs) carry no message.
+      const sts = a.all('status').filter((l) => l.node === 'n2' && l.generation === 2 && !l.held).map((l) => statusField(l, 'st'));
       assert.equal(st.seq, 1);
       assert.equal(sts[0], 'init');
       assert.ok(sts.slice(1).every((v) => v === 'up' || v === 'active'), `later statuses ${sts.join(', ')}`);

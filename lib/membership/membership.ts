@@ -165,6 +165,9 @@ export class Membership {
   private deletedNodes: string[] = [];
   /** The pending reqnodes repeat: config index of the peer asked, and when to ask again. */
   private reqnodes: { readonly index: number; readonly at: number } | null = null;
+  /** While a status run is sequenced (onStatusRun): ACKs wait here, the highest due one is sent. */
+  private deferAcks = false;
+  private ackDue: number | null = null;
 
   constructor(
     private readonly cfg: MembershipConfig,
@@ -271,6 +274,11 @@ export class Membership {
       case 'status': {
         const p = this.peerFor(e.node, out);
         if (p) this.onStatus(p, e.message, e.generation, e.seq, now, out);
+        break;
+      }
+      case 'status-advance': {
+        const p = this.peerFor(e.node, out);
+        if (p) this.onStatusRun(p, e.generation, e.fromSeq, e.monos.length, now, out);
         break;
       }
       case 'message': {
@@ -436,6 +444,25 @@ export class Membership {
     if (!newer || p.departed) return;
     p.statusSeq = seq;
     this.applyStatusField(p, msg, out);
+  }
+
+  /**
+   * `count` statuses from seq `from` on, each the next of the peer with the content of the newest
+   * status it reported (the native engine's status-advance): sequenced as that many statuses, the
+   * content already applied. One ACK at most, for the highest seq due, not one per ten seqs of it.
+   */
+  private onStatusRun(p: Peer, generation: number, from: number, count: number, now: number, out: Out): void {
+    p.heard = true;
+    if (generation < p.track.generation) return;
+    this.ackDue = null;
+    this.deferAcks = true;
+    try {
+      for (let seq = from; seq < from + count; seq++) this.sequence(p, generation, seq, true, now, out);
+    } finally {
+      this.deferAcks = false;
+    }
+    if (this.ackDue !== null) out.push({ type: 'send', message: ackMessage(p.name, this.ackDue) });
+    if (!p.departed && generation === p.track.generation) p.statusSeq = Math.max(p.statusSeq, from + count - 1);
   }
 
   private applyStatusField(p: Peer, msg: Message, out: Out): void {
@@ -643,7 +670,8 @@ export class Membership {
   /** An in-order seq with nothing missing before it, at the peer's ACK offset (spec §7.7). */
   private ackIfDue(p: Peer, seq: number, out: Out): void {
     if (this.flowControl && p.track.missingCount === 0 && seq % ACK_DIV === p.ackTrigger) {
-      out.push({ type: 'send', message: ackMessage(p.name, seq) });
+      if (this.deferAcks) this.ackDue = seq;
+      else out.push({ type: 'send', message: ackMessage(p.name, seq) });
     }
   }
 

@@ -40,6 +40,13 @@ export type TransportEvent = EventTime &
      * status changes in lib/membership, which applies an older status's content never.
      */
     | { readonly type: 'status'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number; readonly generation: number }
+    /**
+     * Native engine only (the TypeScript transport reports every status): statuses it held back
+     * because each was the next seq of its node with the same content as the newest status reported
+     * (native/status_filter.h). Seqs fromSeq … fromSeq + monos.length − 1 of `generation`, each
+     * arrived at its `monos` entry; sequence tracking takes them as if each had come as a status.
+     */
+    | { readonly type: 'status-advance'; readonly node: string; readonly generation: number; readonly fromSeq: number; readonly monos: readonly number[] }
     /** Every accepted non-status message, addressed to us or not (membership tracks all seqs). */
     | { readonly type: 'message'; readonly node: string; readonly link: string; readonly message: Message; readonly seq: number | null; readonly generation: number; readonly forUs: boolean }
     /**

@@ -144,7 +144,7 @@ class WorkerTransport implements Transport {
       throw e;
     }
     // The main thread is alive as long as its timers run: that is what the stall rule measures.
-    this.checkInTimer = setInterval(() => this.checkIn(), checkInIntervalMs(this.opts.keepaliveMs));
+    this.checkInTimer = setInterval(() => this.checkIn(), checkInIntervalMs(this.opts));
     this.checkInTimer.unref();
   }
 

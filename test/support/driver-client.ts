@@ -22,6 +22,17 @@ interface Waiter {
   readonly resolve: (l: DriverLine) => void;
 }
 
+/**
+ * The statuses of a status-advance (the native engine holds back unchanged in-order statuses and
+ * reports them in runs) as one status line each, at its arrival time and marked `held`: the tests
+ * judge when the transport heard each status, whichever way it reported it.
+ */
+function expandRun(line: DriverLine): DriverLine[] {
+  if (line.type !== 'status-advance') return [line];
+  const monos = line.monos as number[];
+  return monos.map((mono, k) => ({ type: 'status', node: line.node, generation: line.generation, seq: (line.fromSeq as number) + k, mono, held: true }));
+}
+
 export class DriverHandle {
   readonly lines: DriverLine[] = [];
   private readonly waiters = new Set<Waiter>();
@@ -43,8 +54,10 @@ export class DriverHandle {
       } catch {
         line = { type: 'unparsable', text };
       }
-      this.lines.push(line);
-      for (const w of this.waiters) if (w.match(line)) w.resolve(line);
+      for (const l of expandRun(line)) {
+        this.lines.push(l);
+        for (const w of this.waiters) if (w.match(l)) w.resolve(l);
+      }
     });
     conn.on('error', () => undefined); // the driver was killed: its lines so far are what we have
     conn.on('close', () => {
