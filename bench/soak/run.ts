@@ -1,5 +1,5 @@
 // Soak benchmark (run as root: netns lab): three native-engine hbd nodes, a failover (`hbd
-// standby` on the holder) every few seconds for --minutes (default 20), sampling each daemon's
+// standby` on the holder or `hbd takeover` on the next node) every few seconds for --minutes (default 20), sampling each daemon's
 // RSS, threads and descriptors; see soak.ts for what is checked. Appends the run to
 // bench/results/soak.json (--out FILE) and exits 1 when a failover went wrong.
 //

@@ -1,6 +1,6 @@
 // The soak: three native-engine hbd nodes in the netns lab with one group (VIP + LSB service),
-// auto_failback off. Every `intervalMs` the holder is sent `hbd standby`, which hands the group
-// to its next node; each such failover is checked — within `failoverBoundMs` exactly one other
+// auto_failback off. Every `intervalMs` the group is moved: `hbd standby` on the holder or `hbd
+// takeover` on the node after it; each such failover is checked — within `failoverBoundMs` exactly one other
 // node holds both the VIP and the service, and nobody else holds either. Every `sampleMs` each
 // daemon's RSS (VmRSS), threads and open descriptors are read from /proc. Used by
 // bench/soak/run.ts (20 minutes and more) and test/soak.test.ts (1 minute).
@@ -28,6 +28,7 @@ export interface Sample {
 export interface Failover {
   from: string;
   to: string | null;
+  how: string;
   ms: number;
   ok: boolean;
   problem?: string;
@@ -47,6 +48,8 @@ export interface SoakResult {
   durationS: number;
   failovers: number;
   failed: Failover[];
+  /** How many failovers ended on each node. */
+  holderCounts: Record<string, number>;
   failoverMs: { median: number; p95: number; max: number };
   trends: NodeTrend[];
   samples: Sample[];
@@ -74,9 +77,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     while (Date.now() - started < o.durationMs) {
       const from = (await soleHolder(nodes)) ?? nodes[0];
       const t0 = Date.now();
-      const r = await hbdIn(from, ['standby']);
-      const f: Failover = { from: from.name, to: null, ms: 0, ok: false };
-      if (r.status !== 0) f.problem = `hbd standby on ${from.name}: exit ${r.status}: ${r.out.trim()}`;
+      // One in three: the holder gives the group away (standby: to the preferred node n1, else
+      // the first one up); the others: the node after the holder in n1→n2→n3 takes it
+      // (takeover), so that all three hold it in turn.
+      const next = nodes[(nodes.indexOf(from) + 1) % nodes.length];
+      const [by, how] = failovers.length % 3 === 0 ? [from, 'standby'] : [next, 'takeover'];
+      const r = await hbdIn(by, [how]);
+      const f: Failover = { from: from.name, to: null, how: `hbd ${how} on ${by.name}`, ms: 0, ok: false };
+      if (r.status !== 0) f.problem = `${f.how}: exit ${r.status}: ${r.out.trim()}`;
       else {
         const to = await moved(nodes, from, o.failoverBoundMs);
         f.ms = Date.now() - t0;
@@ -130,6 +138,7 @@ function summarise(samples: Sample[], failovers: Failover[], started: number): S
     durationS: Math.round(durationS),
     failovers: failovers.length,
     failed: failovers.filter((f) => !f.ok),
+    holderCounts: failovers.reduce<Record<string, number>>((c, f) => (f.to ? { ...c, [f.to]: (c[f.to] ?? 0) + 1 } : c), {}),
     failoverMs: { median: q(0.5), p95: q(0.95), max: ms[ms.length - 1] ?? NaN },
     trends,
     samples,
