@@ -68,6 +68,19 @@ test('an unwritable log file warns once and the other outputs keep working', asy
   }
 });
 
+test('a full disk (/dev/full) is reported once, not again at each reopen check', () => {
+  let t = 0;
+  const warnings: string[] = [];
+  const sink = new FileSink('/dev/full', () => t, (w) => warnings.push(w));
+  for (let i = 0; i < 5; i++) {
+    sink.write(`line ${i}`);
+    t += 61_000; // every write after a reopen check: the file opens again and the write fails again
+  }
+  sink.close();
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /cannot write log file \/dev\/full: ENOSPC \(write\)/);
+});
+
 test('a rotated log file is reopened at the next check', () => {
   const dir = tmpdir();
   try {

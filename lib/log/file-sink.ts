@@ -8,8 +8,9 @@ const REOPEN_CHECK_MS = 60_000;
 /**
  * An append-only log file kept open, written synchronously so that lines are never lost or
  * reordered when the daemon dies right after logging. Re-opened when the path's inode changes
- * (logrotate) and on `reopen()` (SIGHUP). A file that cannot be written is reported once on
- * stderr; the caller's other sinks keep working and this one retries at the next check.
+ * (logrotate) and on `reopen()` (SIGHUP). A file that cannot be written (a full disk, a missing
+ * directory) is reported once on stderr, until a line gets written again; the caller's other sinks
+ * keep working and this one retries at the next check.
  */
 export class FileSink {
   private fd: number | null = null;
@@ -34,6 +35,7 @@ export class FileSink {
     if (this.fd === null) return;
     try {
       fs.writeSync(this.fd, line.endsWith('\n') ? line : line + '\n');
+      this.failed = null;
     } catch (e) {
       this.fail(e as NodeJS.ErrnoException, 'write');
     }
@@ -59,7 +61,8 @@ export class FileSink {
     try {
       this.fd = fs.openSync(this.path, 'a', 0o644);
       this.inode = fs.fstatSync(this.fd).ino;
-      this.failed = null;
+      // `failed` stays until a line is written: a full disk opens fine and fails every write, and
+      // is reported once, not at every reopen check.
     } catch (e) {
       this.fd = null;
       this.fail(e as NodeJS.ErrnoException, 'open');
