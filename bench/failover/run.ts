@@ -92,7 +92,7 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 /** kills SIGKILL trials with the graceful ones spread evenly among them. */
-function schedule(kills: number, graceful: number): TrialRecord['kind'][] {
+export function schedule(kills: number, graceful: number): TrialRecord['kind'][] {
   const kinds: TrialRecord['kind'][] = Array(kills).fill('kill');
   for (let j = graceful; j >= 1; j--) kinds.splice(Math.round((j * kills) / (graceful + 1)), 0, 'graceful');
   return kinds;
