@@ -63,6 +63,8 @@ interface CellResult {
   readonly kill: { present: Summary; arp: Summary; sinceKill: Summary; missing: number };
   readonly graceful: { present: Summary; arp: Summary; missing: number };
   readonly notes: string[];
+  /** Why the cell stopped early, when it did (its numbers are then empty). */
+  readonly error?: string;
 }
 
 const progress = (line: string): void => void process.stderr.write(line + '\n');
@@ -183,11 +185,18 @@ function summarizeCell(c: Cell, label: string, loadAverageBefore: string, result
   };
 }
 
+function failedCell(c: Cell, e: Error): CellResult {
+  progress(`cell ${cellLabel(c)} FAILED: ${e.message}`);
+  const r = summarizeCell(c, cellLabel(c), uptime(), []);
+  return { ...r, error: e.message.split('\n')[0]! };
+}
+
 function table(cells: readonly CellResult[]): string {
   const f = (v: number | null) => (v === null ? '—' : v.toFixed(2));
   const head = '| cell | kills | present p50 / p99 / max | first ARP p50 / p99 / max | since kill p50 | graceful | present after shutdone p50 / max |';
   const rows = cells.map((c) => `| ${c.label} | ${c.kill.present.count} | ${f(c.kill.present.p50)} / ${f(c.kill.present.p99)} / ${f(c.kill.present.max)} | ${f(c.kill.arp.p50)} / ${f(c.kill.arp.p99)} / ${f(c.kill.arp.max)} | ${f(c.kill.sinceKill.p50)} | ${c.graceful.present.count} | ${f(c.graceful.present.p50)} / ${f(c.graceful.present.max)} |`);
-  return [head, '|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const failed = cells.filter((c) => c.error).map((c) => `FAILED ${c.label}: ${c.error}`);
+  return [head, '|---|---|---|---|---|---|---|', ...rows, ...failed].join('\n');
 }
 
 function judge(cells: readonly CellResult[]): string[] {
@@ -215,7 +224,8 @@ async function main(): Promise<void> {
   const cells: CellResult[] = [];
   for (const c of plan(o, heartbeatWhy === null)) {
     progress(`cell ${cellLabel(c)} (${loadText(c.load)})`);
-    cells.push(await runCell(c, o));
+    // A cell that fails (a takeover that did not happen) is reported, and the others still run.
+    cells.push(await runCell(c, o).catch((e: Error) => failedCell(c, e)));
   }
   const verdicts = judge(cells);
   process.stdout.write(`${table(cells)}\n\n${verdicts.join('\n')}\n`);
