@@ -210,6 +210,18 @@ test('a restarted node never grabs a group its peer holds: peer says all, we acq
   assert.deepEqual(s.ops(), []);
 });
 
+test("a restarted node whose first packets from the peer were not a status still sees the peer's claim", () => {
+  // Comm-up on the peer's reply alone: its next status beat comes only a keepalive later.
+  const s = new Solo(config({ autoFailback: 'off' }));
+  s.in({ type: 'comm-up' });
+  s.loop();
+  s.from('bob', msg(['t', 'resource'], ['rsc_hold', 'all'], ['rtype', 'full'], ['isstable', '1']));
+  s.loop();
+  assert.ok(s.logs().includes('info: Local Resource acquisition completed. (none)'), s.logs().join('\n'));
+  assert.deepEqual(s.ops(), []);
+  assert.ok(!s.sends().some((m) => m.startsWith('t=ip-request-resp')), s.sends().join('\n'));
+});
+
 test('resource messages before comm-up are ignored, as heartbeat registers its handlers at comm-up', () => {
   const s = new Solo(config());
   assert.deepEqual(s.in({ type: 'deliver', from: 'bob', message: msg(['t', 'starting'], ['src', 'bob']), own: false, comm: 'links-up' }), []);

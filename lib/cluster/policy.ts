@@ -285,7 +285,10 @@ export class ResourcePolicy {
     if (this.shutdown !== 'none') return;
     const ours = this.cfg.groups.filter((g) => g.node === this.me);
     if (this.nice && !getThemAnyway && !this.multi) {
-      const otherHoldsOurs = [...this.peers.values()].some((p) => this.alive(p) && (p.bits & FOREIGN_RSC) !== 0);
+      // heartbeat's other_holds_resources, which a death clears: a peer heard since it last died
+      // counts even before its first status arrived (a restarted node may hear its `resource`
+      // reply, and come up, before the peer's next status beat).
+      const otherHoldsOurs = [...this.peers.values()].some((p) => (this.alive(p) || (p.heard && !p.gone)) && (p.bits & FOREIGN_RSC) !== 0);
       if ((otherHoldsOurs || (this.claim & LOCAL_RSC) !== 0) && this.going === 'not') {
         log(out, 'info', 'Local Resource acquisition completed. (none)');
         return;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import type { LabNode } from './lab';
 import type { ExitInfo, LabProcess } from './process';
-import { findExecutable } from './tools';
+import { findExecutable, run, type RunOptions, type RunResult } from './tools';
 
 export const HEARTBEAT_BINARY = '/usr/libexec/heartbeat/heartbeat';
 
@@ -19,6 +19,8 @@ export interface HeartbeatConfig {
   haCf: string;
   authkeys: string;
   haresources?: string;
+  /** Extra scripts for ha.d/resource.d (name → text, mode 755), e.g. an LSB service of the test. */
+  resourceScripts?: Record<string, string>;
 }
 
 /** Where one node's heartbeat keeps its private copies of the shared paths. */
@@ -42,7 +44,7 @@ export interface StopOptions {
 }
 
 // Tools the wrapper needs besides `ip`, with the Debian package that ships each.
-const WRAPPER_TOOLS = { unshare: 'util-linux', mount: 'mount', hostname: 'hostname', sh: 'dash' } as const;
+const WRAPPER_TOOLS = { unshare: 'util-linux', nsenter: 'util-linux', mount: 'mount', hostname: 'hostname', sh: 'dash' } as const;
 // The package's own files in /etc/ha.d that heartbeat runs (harc → rc.d hooks, resource scripts).
 const PACKAGE_HA_D = ['harc', 'shellfuncs', 'rc.d', 'resource.d', 'README.config'];
 // Directives that would send heartbeat's log outside the node's directory (or to ha_logd).
@@ -139,6 +141,10 @@ function writeHaD(dirs: HeartbeatDirs, cfg: HeartbeatConfig, logs: { log: string
   // heartbeat refuses an authkeys file readable by others.
   fs.writeFileSync(path.join(dirs.haD, 'authkeys'), cfg.authkeys, { mode: 0o600 });
   fs.writeFileSync(path.join(dirs.haD, 'haresources'), cfg.haresources ?? '');
+  for (const [name, text] of Object.entries(cfg.resourceScripts ?? {})) {
+    if (!/^[\w.-]+$/.test(name)) throw new TypeError(`resourceScripts: ${JSON.stringify(name)} is not a plain file name`);
+    fs.writeFileSync(path.join(dirs.haD, 'resource.d', name), text, { mode: 0o755 });
+  }
 }
 
 /** The last lines of a log file under a "--- <path>:" header, for assertion messages. */
@@ -179,6 +185,8 @@ export async function startHeartbeat(node: LabNode, cfg: HeartbeatConfig): Promi
   writeHaD(dirs, cfg, logs);
   fs.mkdirSync(path.join(dirs.run, 'heartbeat'), { recursive: true });
   fs.mkdirSync(path.join(dirs.run, 'lock'), { recursive: true });
+  // The OCF agents' HA_RSCTMP (IPaddr keeps its per-interface alias counts there).
+  fs.mkdirSync(path.join(dirs.run, 'resource-agents'), { recursive: true });
   // The previous instance has been reaped (it is not running), so its pid file is stale.
   fs.rmSync(path.join(dirs.run, 'heartbeat.pid'), { force: true });
 
@@ -195,6 +203,18 @@ export async function startHeartbeat(node: LabNode, cfg: HeartbeatConfig): Promi
     throw new Error(`${where}: heartbeat did not come up: ${(e as Error).message.split('\n')[0]}\n${heartbeatOutput(p)}`);
   }
   return p;
+}
+
+/**
+ * Runs argv inside a running heartbeat's namespaces (mount, UTS, network: nsenter -t PID -m -u -n),
+ * where its /etc/ha.d, /var/lib/heartbeat and /run are the node's own: cl_status, hb_standby and
+ * the resource scripts talk to this heartbeat there and nowhere else. Bounded (default 20 s).
+ */
+export function inHeartbeat(p: LabProcess, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (!p.running) throw new Error(`inHeartbeat(${p.name}): heartbeat (pid ${p.pid}) is not running`);
+  const nsenter = findExecutable('nsenter');
+  if (!nsenter) throw new Error('`nsenter` not found on PATH: apt-get install util-linux');
+  return run([nsenter, '-t', String(p.pid), '-m', '-u', '-n', '--', ...argv], { timeoutMs: 20_000, ...opts });
 }
 
 /** Live (non-zombie) processes whose process group is pgid: heartbeat and what it forked. */
