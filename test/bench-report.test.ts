@@ -121,14 +121,15 @@ test('every plot of the report is well-formed SVG and each one is linked from th
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), file);
     assert.ok(markdown.includes(`](plots/${file})`), `${file} is not linked`);
   }
-  for (const f of ['overshoot-idle.svg', 'overshoot-cpu.svg', 'jitter.svg', 'false-deaths.svg', 'takeover.svg', 'cpu.svg', 'rss.svg']) assert.ok(plots.has(f), f);
+  for (const f of ['overshoot-idle.svg', 'overshoot-cpu.svg', 'jitter.svg', 'false-deaths.svg', 'takeover.svg', 'takeover-after-kill.svg', 'cpu.svg', 'rss.svg']) assert.ok(plots.has(f), f);
+  assert.match(plots.get('jitter.svg')!, />hbd native 1s\/3s idle \(vs heartbeat 3\.0\.6\)</, "a heartbeat cell's jitter is its hbd victim's");
 });
 
 test("the tables carry the JSON's numbers", () => {
   const { markdown } = render(INPUT);
   assert.deepEqual(rowOf(markdown, 'hbd native', '10ms/50ms', 'idle'), ['hbd native', '10ms/50ms', 'idle', '4/4', '0.028 / 0.055 / 0.127 / 0.263', '0.022 / 0.169 / 0.268', '0 / 0']);
   assert.deepEqual(rowOf(markdown, 'hbd TS', '10ms/50ms', 'cpu').slice(4), ['0.157 / 1.005 / 5.403 / 5.591', '1.297 / 7.706 / 38.234', '1 / 2']);
-  assert.deepEqual(rowOf(markdown, 'heartbeat 3.0.6', '1s/3s', 'idle').slice(3, 5), ['3/3', '651 / 717 / 886 / 886']);
+  assert.deepEqual(rowOf(markdown, 'heartbeat 3.0.6 (victim: hbd native)', '1s/3s', 'idle').slice(3, 5), ['3/3', '651 / 717 / 886 / 886']);
   assert.deepEqual(rowOf(markdown, 'idle'), ['idle', '0.106 / 0.15 / 0.189 / 0.189', '0.118 / 0.169 / 0.21 / 0.21', '0']);
   assert.equal(rowOf(markdown, "that ARP past the deadline (master's last advert + Master_Down_Interval)")[1], '1.1 / 2.2 / 3.3 / 3.3');
   assert.deepEqual(rowOf(markdown, 'hbd native', 'n1'), ['hbd native', 'n1', '1.25', '60', '54', '1']);

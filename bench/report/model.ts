@@ -40,6 +40,8 @@ export interface ReportInput {
 export interface DetectionCell {
   readonly label: string;
   readonly survivor: string;
+  /** The killed node's transport: the jitter is its sending. */
+  readonly victim: string;
   readonly timing: string;
   readonly load: string;
   readonly realtime: boolean;

@@ -96,8 +96,8 @@ function detection(b: Builder, run: BenchRun | undefined): void {
     for (const [who, why] of Object.entries(d.notMeasured ?? {})) if (why) b.add(`- ${who} not measured: ${why}`);
     b.add(
       ...table(
-        ['system', 'timing', 'load', 'trials', 'overshoot ms min / p50 / p99 / max', 'jitter ms p50 / p99 / max', 'false deaths s / v'],
-        d.cells.map((c) => [systemName(c.survivor) + (c.realtime ? '' : ' (realtime off)'), c.timing, c.load, `${c.overshootMs.count}/${c.trialsRun}`, quad(c.overshootMs), triple(c.jitterMs), `${c.falseDeaths.survivor} / ${c.falseDeaths.victim}`]),
+        ['survivor (judging)', 'timing', 'load', 'trials', 'overshoot ms min / p50 / p99 / max', "victim's send jitter ms p50 / p99 / max", 'false deaths s / v'],
+        d.cells.map((c) => [systemName(c.survivor) + (c.realtime ? '' : ' (realtime off)') + (c.victim === c.survivor ? '' : ` (victim: ${systemName(c.victim)})`), c.timing, c.load, `${c.overshootMs.count}/${c.trialsRun}`, quad(c.overshootMs), triple(c.jitterMs), `${c.falseDeaths.survivor} / ${c.falseDeaths.victim}`]),
       ),
       '',
     );
@@ -108,7 +108,9 @@ function detection(b: Builder, run: BenchRun | undefined): void {
       const cells = d.cells.filter((c) => c.load === load);
       b.plot(`overshoot-${load}.svg`, ecdfPlot(`Detection overshoot, load: ${load}`, 'overshoot past the deadline, ms', cells.map((c) => ({ name: cellName(c), values: c.overshootSamplesMs }))), `ECDF of detection overshoot under load ${load}`);
     }
-    b.plot('jitter.svg', rangePlot('Keepalive send jitter on the wire', '|interval − keepalive|, ms', d.cells.map((c): RangeRow => ({ label: `${cellName(c)} ${c.load}`, ...c.jitterMs }))), 'keepalive jitter per cell and load');
+    // The jitter is the victim's: a heartbeat-survivor cell measures an hbd victim's sending.
+    const jitterLabel = (c: DetectionCell) => `${systemName(c.victim)}${c.realtime ? '' : ' (rt off)'} ${c.timing} ${c.load}${c.victim === c.survivor ? '' : ` (vs ${systemName(c.survivor)})`}`;
+    b.plot('jitter.svg', rangePlot('Keepalive send jitter on the wire, per sender and load', '|interval − keepalive|, ms', d.cells.map((c): RangeRow => ({ label: jitterLabel(c), ...c.jitterMs }))), 'keepalive jitter per sender and load');
     const soaks: DetectionSoak[] = [...(d.soak ? [d.soak] : []), ...(d.search?.runs ?? [])];
     b.plot(
       'false-deaths.svg',
@@ -136,6 +138,7 @@ const shortName = (c: DetectionCell): string => `${{ native: 'nat', ts: 'TS', he
 function takeover(b: Builder, runs: ReadonlyMap<string, BenchRun>): void {
   b.add('## Takeover latency', '');
   const rows: RangeRow[] = [];
+  const afterKill: RangeRow[] = [];
   b.add('### hbd native engine takeover plan (bench/takeover)', '');
   if (!notRun(b, runs.get('takeover'), 'bench/takeover'))
     section(b, 'bench/takeover', () => {
@@ -162,6 +165,7 @@ function takeover(b: Builder, runs: ReadonlyMap<string, BenchRun>): void {
         '',
       );
       rows.push({ label: 'keepalived: ARP past the deadline', ...k.wirePastDeadlineMs });
+      afterKill.push({ label: 'keepalived: VIP present', ...k.presentAfterKillMs }, { label: 'keepalived: ARP on the wire', ...k.wireAfterKillMs });
       methodList(b, k.method);
     });
   b.add('### hbd daemons, failover end to end (bench/failover)', '');
@@ -170,10 +174,12 @@ function takeover(b: Builder, runs: ReadonlyMap<string, BenchRun>): void {
       const found = findSummaries(runs.get('failover')!.json);
       b.add('Every summary in its JSON, ms:', '');
       b.add(...table(['measure', 'n', 'min / p50 / p99 / max'], found.map((f) => [f.path, f.summary.count, quad(f.summary)])), '');
+      afterKill.push(...found.map((f) => ({ label: `hbd failover: ${f.path}`, ...f.summary })));
       const method = (runs.get('failover')!.json as { method?: unknown }).method;
       if (typeof method === 'string' || Array.isArray(method)) methodList(b, method as string[] | string);
     });
   if (rows.length) b.plot('takeover.svg', rangePlot('Takeover: past the death deadline', 'ms after the deadline', rows), 'takeover latency past the death deadline');
+  if (afterKill.length) b.plot('takeover-after-kill.svg', rangePlot('Takeover: after the holder was killed', 'ms after the SIGKILL', afterKill), 'takeover latency after the kill');
 }
 
 function footprint(b: Builder, runs: ReadonlyMap<string, BenchRun>): void {
