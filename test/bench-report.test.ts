@@ -173,6 +173,7 @@ test('axes: decades when the data spans them, a round linear scale otherwise; ra
   assert.deepEqual(axisFor([0.03, 886], true), { lo: 0.01, hi: 1000, log: true, ticks: [0.01, 0.1, 1, 10, 100, 1000] });
   assert.deepEqual(axisFor([1.2, 4.4], true).ticks, [0, 1, 2, 3, 4, 5]);
   assert.equal(axisFor([0, 5], true).log, false, 'a zero cannot go on a log axis');
+  assert.deepEqual(axisFor([-0.3, 0.7], true), { lo: -0.5, hi: 1, log: false, ticks: [-0.5, -0.2, 0.1, 0.4, 0.7, 1] });
   const range = rangePlot('r', 'ms', [{ label: 'a <b>', min: null, p50: null, p99: null, max: null }, { label: 'c', min: 1, p50: 2, p99: 3, max: 4 }]);
   assertWellFormed(range, 'range');
   assert.match(range, /a &lt;b&gt;/);

@@ -62,9 +62,12 @@ export function axisFor(values: readonly number[], preferLog: boolean): Axis {
       return { lo, hi, log: true, ticks };
     }
   }
-  const hi = niceCeil(max > 0 ? max : 1);
-  const step = hi / 5;
-  return { lo: 0, hi, log: false, ticks: Array.from({ length: 6 }, (_, k) => Number((k * step).toPrecision(6))) };
+  const min = finite.length ? Math.min(...finite) : 0;
+  const hi = max > 0 ? niceCeil(max) : min < 0 ? 0 : 1;
+  // Below zero only when a sample is (an event before its deadline, say).
+  const lo = min < 0 ? -niceCeil(-min) : 0;
+  const step = (hi - lo) / 5;
+  return { lo, hi, log: false, ticks: Array.from({ length: 6 }, (_, k) => Number((lo + k * step).toPrecision(6))) };
 }
 
 /** 1, 2, 2.5 or 5 times a power of ten, at or above v. */
