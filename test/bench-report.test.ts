@@ -54,6 +54,7 @@ const DETECTION = {
   ],
   soak: { kind: 'native', timing: '10ms/50ms', minutes: 0.25, falseDeaths: { n1: 0, n2: 0 }, longestGapMs: 18.075, beatsOnWire: 3000, jitterMs: summary(0, 0.01, 0.08, 8.137, 3000) },
   search: null,
+  targets: [{ target: 'native p99 overshoot ≤ 0.5 ms', met: true, detail: ['native 10ms/50ms idle: p99 0.127 ms met'] }, { target: 'zero false deaths in 10 minutes', met: false, detail: [] }],
 };
 
 const TAKEOVER = { trials: 4, keepaliveMs: 50, deadtimeMs: 300, method: 'two engines', results: { idle: { present: summary(0.106, 0.15, 0.189, 0.189), wire: summary(0.118, 0.169, 0.21, 0.21), wireMissing: 0 } } };
@@ -136,6 +137,7 @@ test("the tables carry the JSON's numbers", () => {
   assert.deepEqual(rowOf(markdown, 'hbd native', 'n2').slice(2, 5), ['1.5', '61', '-']);
   assert.match(rowOf(markdown, 'keepalived', '-')[2]!, /not measured: keepalived is not installed/);
   assert.deepEqual(rowOf(markdown, 'hbd native', '10ms/50ms', '0.25'), ['hbd native', '10ms/50ms', '0.25', 'n1: 0, n2: 0', '18.075', '3000', '0.01 / 0.08 / 8.137']);
+  assert.match(markdown, /- native p99 overshoot ≤ 0\.5 ms: \*\*met\*\* \(native 10ms\/50ms idle: p99 0\.127 ms met\)\n- zero false deaths in 10 minutes: \*\*NOT met\*\*\n/);
   assert.match(markdown, /- native 10ms\/50ms idle: 0\.028, 0\.055, 0\.127, 0\.263/);
   assert.match(markdown, /load before: `load average: 4\.00, 3\.00, 2\.00`/);
   assert.match(markdown, /shared with other work/);

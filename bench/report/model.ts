@@ -69,6 +69,8 @@ export interface DetectionJson {
   readonly cells: readonly DetectionCell[];
   readonly soak: DetectionSoak | null;
   readonly search: { readonly minutesEach: number; readonly runs: readonly DetectionSoak[]; readonly smallest: string | null } | null;
+  /** The targets as the bench judged them (met null: not measured). */
+  readonly targets?: readonly { readonly target: string; readonly met: boolean | null; readonly detail: readonly string[] }[];
 }
 
 export interface TakeoverJson {

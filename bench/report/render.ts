@@ -124,6 +124,11 @@ function detection(b: Builder, run: BenchRun | undefined): void {
       b.add('Soaks (both nodes watching each other under every load at once; any death is false):', '');
       b.add(...table(['transport', 'timing', 'minutes', 'false deaths', 'longest gap on the wire ms', 'beats on the wire', 'jitter ms p50 / p99 / max'], soaks.map((s) => [systemName(s.kind), s.timing, num(s.minutes, 2), Object.entries(s.falseDeaths).map(([k, v]) => `${k}: ${v}`).join(', '), num(s.longestGapMs), s.beatsOnWire, triple(s.jitterMs)])), '');
     }
+    if (d.targets?.length) {
+      b.add('Targets, as bench/detection judges them on this run:', '');
+      for (const t of d.targets) b.add(`- ${t.target}: **${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}**${t.detail.length ? ` (${t.detail.join('; ')})` : ''}`);
+      b.add('');
+    }
     if (d.search) b.add(`Smallest native timing without a false death over ${num(d.search.minutesEach, 2)} min: **${d.search.smallest ?? 'none of those tried'}**.`, '');
     methodList(b, d.method);
     b.add('<details><summary>Raw overshoot samples, ms</summary>', '');
