@@ -57,7 +57,7 @@ const DETECTION = {
   targets: [{ target: 'native p99 overshoot ≤ 0.5 ms', met: true, detail: ['native 10ms/50ms idle: p99 0.127 ms met'] }, { target: 'zero false deaths in 10 minutes', met: false, detail: [] }],
 };
 
-const TAKEOVER = { trials: 4, keepaliveMs: 50, deadtimeMs: 300, method: 'two engines', results: { idle: { present: summary(0.106, 0.15, 0.189, 0.189), wire: summary(0.118, 0.169, 0.21, 0.21), wireMissing: 0 } } };
+const TAKEOVER = { trials: 4, keepaliveMs: 50, deadtimeMs: 300, method: 'two engines\n  present = added − dead\n sourceMappingURL=run.js.map', results: { idle: { present: summary(0.106, 0.15, 0.189, 0.189), wire: summary(0.118, 0.169, 0.21, 0.21), wireMissing: 0 } } };
 
 const KEEPALIVED = {
   version: '2.2.7',
@@ -141,6 +141,9 @@ test("the tables carry the JSON's numbers", () => {
   assert.match(markdown, /- native 10ms\/50ms idle: 0\.028, 0\.055, 0\.127, 0\.263/);
   assert.match(markdown, /load before: `load average: 4\.00, 3\.00, 2\.00`/);
   assert.match(markdown, /shared with other work/);
+  assert.match(markdown, /load average reached 2\.5 on 2 cores during this run/);
+  assert.match(markdown, /```\ntwo engines\n  present = added − dead\n```/);
+  assert.doesNotMatch(markdown, /sourceMappingURL/);
   assert.deepEqual(rowOf(markdown, 'detection').slice(1, 5), ['ran', '12', '1.00, 2.00, 3.00 → 2.50, 2.00, 3.00', '[results/report/detection.json](results/report/detection.json)']);
 });
 

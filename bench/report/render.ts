@@ -77,10 +77,21 @@ function section(b: Builder, what: string, fn: () => void): void {
 }
 
 function methodList(b: Builder, method: readonly string[] | string): void {
-  const items = typeof method === 'string' ? [method] : method;
   b.add('<details><summary>Method (as the bench recorded it)</summary>', '');
-  for (const m of items) b.add(typeof method === 'string' ? m : `- ${m}`);
+  // A string is a bench's own comment block, wrapped as it was written (minus the compiler's trailer).
+  if (typeof method === 'string') b.add('```', ...method.split('\n').filter((l) => !/sourceMappingURL=/.test(l)), '```');
+  else for (const m of method) b.add(`- ${m}`);
   b.add('', '</details>', '');
+}
+
+/** What the load averages say about the run, when they say something. */
+function loadNote(input: ReportInput): string[] {
+  const peak = Math.max(0, ...input.runs.flatMap((r) => [...(r.loadBefore ?? []).slice(0, 1), ...(r.loadAfter ?? []).slice(0, 1)]));
+  if (peak < input.machine.nproc) return [];
+  return [
+    `The 1-minute load average reached ${peak.toFixed(1)} on ${input.machine.nproc} cores during this run: other work competed for the CPU throughout, so the TypeScript transport, heartbeat and anything else without realtime priority had to wait for a core; the native engine runs SCHED_FIFO. Compare systems within this report, not with runs on another machine or at another load.`,
+    '',
+  ];
 }
 
 function detection(b: Builder, run: BenchRun | undefined): void {
@@ -264,6 +275,7 @@ export function render(input: ReportInput): Rendered {
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}${m.preemption ? ` (${m.preemption})` : ''}, Node ${m.node}. ` +
       `**The machine was shared with other work during the run**; its load before: \`${input.uptimeBefore}\`, after: \`${input.uptimeAfter}\`; CPU time stolen by the hypervisor during the run: ${input.stealMs ?? '?'} ms.`,
     '',
+    ...loadNote(input),
     ...table(
       ['bench', 'status', 'seconds', 'load before → after (1/5/15 min)', 'JSON', 'command'],
       input.runs.map((r) => [r.name, r.status === 'ok' ? 'ran' : r.status === 'failed' ? `**failed**: ${firstLine(r.reason)}` : `not run: ${firstLine(r.reason)}`, r.seconds === null ? '-' : Math.round(r.seconds), `${loadText(r.loadBefore)} → ${loadText(r.loadAfter)}`, r.jsonFile ? `[${r.jsonFile}](${r.jsonFile})` : '-', `\`${r.command}\``]),
