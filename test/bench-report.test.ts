@@ -59,16 +59,13 @@ const DETECTION = {
 
 const TAKEOVER = { trials: 4, keepaliveMs: 50, deadtimeMs: 300, method: 'two engines\n  present = added − dead\n sourceMappingURL=run.js.map', results: { idle: { present: summary(0.106, 0.15, 0.189, 0.189), wire: summary(0.118, 0.169, 0.21, 0.21), wireMissing: 0 } } };
 
-const KEEPALIVED = {
-  version: '2.2.7',
-  advertIntMs: 10,
-  masterDownMs: 36.1,
-  trials: 4,
-  method: ['VRRPv3 in the lab'],
-  presentAfterKillMs: summary(40.2, 44.4, 60.1, 60.1),
-  wireAfterKillMs: summary(39.9, 44.1, 59.8, 59.8),
-  wirePastDeadlineMs: summary(1.1, 2.2, 3.3, 3.3),
-  samples: [],
+const VIP_TAKEOVER = {
+  method: ['VIP takeover in the lab'],
+  systems: [
+    { system: 'keepalived', version: '2.2.7', timing: 'advert_int 10 ms', trials: 4, notMeasured: null, presentAfterKillMs: summary(40.2, 44.4, 60.1, 60.1), wireAfterKillMs: summary(39.9, 44.1, 59.8, 59.8), wirePastDeadlineMs: summary(1.1, 2.2, 3.3, 3.3), samples: [{ presentAfterKillMs: 40.2, wireAfterKillMs: 39.9, wirePastDeadlineMs: 1.1 }] },
+    { system: 'heartbeat 3.0.6', version: '3.0.6', timing: 'keepalive 100 ms, deadtime 500 ms', trials: 4, notMeasured: null, presentAfterKillMs: summary(800, 900, 1000, 1000), wireAfterKillMs: summary(801, 901, 1001, 1001), wirePastDeadlineMs: summary(400, 450, 600, 600), samples: [] },
+    { system: 'hbd TS', version: null, timing: 'keepalive 100 ms, deadtime 500 ms', trials: 4, notMeasured: 'the measurement failed: no single holder', samples: [] },
+  ],
 };
 
 const FOOTPRINT = {
@@ -97,7 +94,7 @@ const INPUT: ReportInput = {
   runs: [
     run('detection', DETECTION),
     run('takeover', TAKEOVER),
-    run('keepalived', KEEPALIVED),
+    run('vip-takeover', VIP_TAKEOVER),
     run('failover', null, { status: 'not run', reason: 'dist/bench/failover/run.js is not in this tree (bench/failover is on another branch)', jsonFile: null, seconds: null }),
     run('footprint', FOOTPRINT),
     run('flood', null, { status: 'failed', reason: 'exit code 1\nbench/flood: the native addon is needed', json: null }),
@@ -132,7 +129,10 @@ test("the tables carry the JSON's numbers", () => {
   assert.deepEqual(rowOf(markdown, 'hbd TS', '10ms/50ms', 'cpu').slice(4), ['0.157 / 1.005 / 5.403 / 5.591', '1.297 / 7.706 / 38.234', '1 / 2']);
   assert.deepEqual(rowOf(markdown, 'heartbeat 3.0.6 (victim: hbd native)', '1s/3s', 'idle').slice(3, 5), ['3/3', '651 / 717 / 886 / 886']);
   assert.deepEqual(rowOf(markdown, 'idle'), ['idle', '0.106 / 0.15 / 0.189 / 0.189', '0.118 / 0.169 / 0.21 / 0.21', '0']);
-  assert.equal(rowOf(markdown, "that ARP past the deadline (master's last advert + Master_Down_Interval)")[1], '1.1 / 2.2 / 3.3 / 3.3');
+  assert.deepEqual(rowOf(markdown, 'keepalived 2.2.7'), ['keepalived 2.2.7', 'advert_int 10 ms', '4/4', '40.2 / 44.4 / 60.1 / 60.1', '39.9 / 44.1 / 59.8 / 59.8', '1.1 / 2.2 / 3.3 / 3.3']);
+  assert.deepEqual(rowOf(markdown, 'heartbeat 3.0.6', 'keepalive 100 ms, deadtime 500 ms').slice(5), ['400 / 450 / 600 / 600']);
+  assert.match(rowOf(markdown, 'hbd TS', 'keepalive 100 ms, deadtime 500 ms')[3]!, /^not measured: the measurement failed: no single holder$/);
+  assert.match(markdown, /- keepalived: 40\.2 \/ 39\.9 \/ 1\.1\n/);
   assert.deepEqual(rowOf(markdown, 'hbd native', 'n1'), ['hbd native', 'n1', '1.25', '60', '54', '1']);
   assert.deepEqual(rowOf(markdown, 'hbd native', 'n2').slice(2, 5), ['1.5', '61', '-']);
   assert.match(rowOf(markdown, 'keepalived', '-')[2]!, /not measured: keepalived is not installed/);

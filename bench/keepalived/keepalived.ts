@@ -16,6 +16,8 @@ export interface VrrpNode {
   readonly priority: number;
   /** Advertisement interval, ms: VRRPv3 counts centiseconds, so a multiple of 10 (smallest 10). */
   readonly advertMs: number;
+  /** A returning higher-priority node stays backup (as hbd's auto_failback off). */
+  readonly nopreempt?: boolean;
 }
 
 /** Null when keepalived can run here, else why not (and how to get it). */
@@ -51,6 +53,7 @@ export function keepalivedConf(lab: Lab, i: number, v: VrrpNode): string {
     '  interface eth0',
     `  virtual_router_id ${ROUTER_ID}`,
     `  priority ${v.priority}`,
+    ...(v.nopreempt ? ['  nopreempt'] : []),
     `  advert_int ${(v.advertMs / 1000).toFixed(2)}`,
     `  unicast_src_ip ${lab.node(i).address(0)}`,
     '  unicast_peer {',

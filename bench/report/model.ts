@@ -81,16 +81,21 @@ export interface TakeoverJson {
   readonly results: Record<string, { readonly present: Summary; readonly wire: Summary; readonly wireMissing: number }>;
 }
 
-export interface KeepalivedJson {
-  readonly version: string;
-  readonly advertIntMs: number;
-  readonly masterDownMs: number;
+export interface VipTakeoverSystem {
+  readonly system: string;
+  readonly version: string | null;
+  readonly timing: string;
   readonly trials: number;
-  readonly method: readonly string[];
-  readonly presentAfterKillMs: Summary;
-  readonly wireAfterKillMs: Summary;
-  readonly wirePastDeadlineMs: Summary;
+  readonly notMeasured: string | null;
+  readonly presentAfterKillMs?: Summary;
+  readonly wireAfterKillMs?: Summary;
+  readonly wirePastDeadlineMs?: Summary;
   readonly samples: readonly { readonly presentAfterKillMs: number | null; readonly wireAfterKillMs: number | null; readonly wirePastDeadlineMs: number | null }[];
+}
+
+export interface VipTakeoverJson {
+  readonly method: readonly string[];
+  readonly systems: readonly VipTakeoverSystem[];
 }
 
 export interface FootprintNode {

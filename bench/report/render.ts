@@ -9,10 +9,10 @@ import type {
   DetectionSoak,
   FloodJson,
   FootprintJson,
-  KeepalivedJson,
   ReportInput,
   ResourcesJson,
   TakeoverJson,
+  VipTakeoverJson,
 } from './model';
 import { findSummaries } from './model';
 import { barChart, ecdfPlot, rangePlot, type RangeRow } from './svg';
@@ -161,28 +161,29 @@ function takeover(b: Builder, runs: ReadonlyMap<string, BenchRun>): void {
       const t = runs.get('takeover')!.json as TakeoverJson;
       b.add(`Two native engines, keepalive ${t.keepaliveMs} ms, deadtime ${t.deadtimeMs} ms, ${t.trials} trials per mode; ms after the death deadline:`, '');
       b.add(...table(['mode', 'address present min / p50 / p99 / max', 'first ARP on the wire min / p50 / p99 / max', 'ARP not seen'], Object.entries(t.results).map(([mode, r]) => [mode, quad(r.present), quad(r.wire), r.wireMissing])), '');
-      for (const [mode, r] of Object.entries(t.results)) rows.push({ label: `hbd native, ${mode}: present`, ...r.present }, { label: `hbd native, ${mode}: ARP on wire`, ...r.wire });
+      for (const [mode, r] of Object.entries(t.results)) rows.push({ label: `hbd engine plan, ${mode}: present`, ...r.present }, { label: `hbd engine plan, ${mode}: ARP on wire`, ...r.wire });
       methodList(b, t.method);
     });
-  b.add('### keepalived (bench/keepalived)', '');
-  if (!notRun(b, runs.get('keepalived'), 'bench/keepalived'))
-    section(b, 'bench/keepalived', () => {
-      const k = runs.get('keepalived')!.json as KeepalivedJson;
-      b.add(`keepalived ${k.version}, VRRP advert_int ${num(k.advertIntMs)} ms (Master_Down_Interval ${num(k.masterDownMs)} ms), ${k.trials} trials; ms:`, '');
+  b.add('### A virtual IP after its holder crashed: hbd, heartbeat and keepalived (bench/vip-takeover)', '');
+  if (!notRun(b, runs.get('vip-takeover'), 'bench/vip-takeover'))
+    section(b, 'bench/vip-takeover', () => {
+      const v = runs.get('vip-takeover')!.json as VipTakeoverJson;
+      b.add('ms; "past the deadline" is the survivor\'s first gratuitous ARP for the VIP − the dead node\'s own deadline on the wire (its last status + advertised deadtime; keepalived: last advert + Master_Down_Interval):', '');
       b.add(
         ...table(
-          ['measure', 'min / p50 / p99 / max'],
-          [
-            ['VIP present on the backup after the SIGKILL', quad(k.presentAfterKillMs)],
-            ["backup's first gratuitous ARP on the wire after the SIGKILL", quad(k.wireAfterKillMs)],
-            ["that ARP past the deadline (master's last advert + Master_Down_Interval)", quad(k.wirePastDeadlineMs)],
-          ],
+          ['system', 'timing', 'trials', 'VIP present after the kill min / p50 / p99 / max', 'ARP on the wire after the kill min / p50 / p99 / max', 'ARP past the deadline min / p50 / p99 / max'],
+          v.systems.map((x) => (x.notMeasured ? [x.system, x.timing, '-', `not measured: ${x.notMeasured}`, '', ''] : [x.version && !x.system.includes(x.version) ? `${x.system} ${x.version}` : x.system, x.timing, `${x.presentAfterKillMs?.count ?? 0}/${x.trials}`, quad(x.presentAfterKillMs), quad(x.wireAfterKillMs), quad(x.wirePastDeadlineMs)])),
         ),
         '',
       );
-      rows.push({ label: 'keepalived: ARP past the deadline', ...k.wirePastDeadlineMs });
-      afterKill.push({ label: 'keepalived: VIP present', ...k.presentAfterKillMs }, { label: 'keepalived: ARP on the wire', ...k.wireAfterKillMs });
-      methodList(b, k.method);
+      for (const x of v.systems.filter((y) => !y.notMeasured)) {
+        rows.push({ label: `${x.system}: ARP past the deadline`, ...x.wirePastDeadlineMs! });
+        afterKill.push({ label: `${x.system}: VIP present`, ...x.presentAfterKillMs! });
+      }
+      methodList(b, v.method);
+      b.add('<details><summary>Raw samples, ms (present / wire / past the deadline)</summary>', '');
+      for (const x of v.systems) b.add(`- ${x.system}: ${x.samples.map((s) => `${num(s.presentAfterKillMs)} / ${num(s.wireAfterKillMs)} / ${num(s.wirePastDeadlineMs)}`).join('; ') || '(none)'}`);
+      b.add('', '</details>', '');
     });
   b.add('### hbd daemons, failover end to end (bench/failover)', '');
   if (!notRun(b, runs.get('failover'), 'bench/failover'))
@@ -194,7 +195,7 @@ function takeover(b: Builder, runs: ReadonlyMap<string, BenchRun>): void {
       const method = (runs.get('failover')!.json as { method?: unknown }).method;
       if (typeof method === 'string' || Array.isArray(method)) methodList(b, method as string[] | string);
     });
-  if (rows.length) b.plot('takeover.svg', rangePlot('Takeover: past the death deadline', 'ms after the deadline', rows), 'takeover latency past the death deadline');
+  if (rows.length) b.plot('takeover.svg', rangePlot('Takeover: the VIP announced, past the death deadline', 'ms after the deadline', rows), 'takeover latency past the death deadline');
   if (afterKill.length) b.plot('takeover-after-kill.svg', rangePlot('Takeover: after the holder was killed', 'ms after the SIGKILL', afterKill), 'takeover latency after the kill');
 }
 

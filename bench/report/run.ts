@@ -14,7 +14,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { machine, stealMs, uptime } from '../detection/machine';
-import { keepalivedSkipReason } from '../keepalived/keepalived';
 import type { BenchRun, ReportInput } from './model';
 import { render } from './render';
 
@@ -37,7 +36,7 @@ export const BENCHES: readonly BenchSpec[] = [
   { name: 'codec', needsRoot: false, args: (q, out) => [...(q ? ['--reps', '5', '--batch-ms', '100', '--warmup-ms', '100'] : []), '--out', out] },
   { name: 'detection', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
   { name: 'takeover', needsRoot: true, args: (q, out) => [...(q ? ['--trials', '10'] : []), '--out', out] },
-  { name: 'keepalived', needsRoot: true, unavailable: keepalivedSkipReason, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
+  { name: 'vip-takeover', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
   // bench/failover is written on another branch: its options are what its brief names.
   { name: 'failover', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--json-out', out] },
   { name: 'footprint', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },

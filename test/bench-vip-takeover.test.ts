@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { keepalivedConf, keepalivedVersion, masterDownMs } from '../bench/keepalived/keepalived';
-import { vipAdds } from '../bench/keepalived/run';
+import { vipAdds } from '../bench/vip-takeover/run';
 import type { Lab } from '../test/lab/lab';
 
 test('Master_Down_Interval is 3 adverts plus the skew of the backup priority', () => {
