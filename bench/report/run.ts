@@ -152,6 +152,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const o = parseOptions(argv);
   if (o.renderOnly) return write(lastRun());
   fs.mkdirSync(RESULTS, { recursive: true });
+  // Results of benches this report no longer runs would pass for this run's in the directory.
+  for (const f of fs.readdirSync(RESULTS)) if (f.endsWith('.json') && f !== path.basename(RECORD) && !BENCHES.some((b) => `${b.name}.json` === f)) fs.rmSync(path.join(RESULTS, f));
   const started = new Date();
   const t0 = process.hrtime.bigint();
   const before = { uptime: uptime(), steal: stealMs() };
