@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { BenchRun, ReportInput } from '../bench/report/model';
 import { findSummaries } from '../bench/report/model';
 import { num, render } from '../bench/report/render';
+import { BENCHES, parseOptions } from '../bench/report/run';
 import { axisFor, barChart, ecdfPlot, escapeXml, rangePlot } from '../bench/report/svg';
 
 /** Throws unless `xml` is one well-formed element: quoted attributes, balanced tags, escaped text. */
@@ -191,4 +192,16 @@ test('axes: decades when the data spans them, a round linear scale otherwise; ra
   assert.equal(num(0.30000000000000004), '0.3');
   assert.equal(num(null), '-');
   assert.deepEqual(findSummaries({ a: { b: summary(1, 2, 3, 4) }, c: [summary(5, 6, 7, 8)] }).map((f) => f.path), ['a.b', 'c.0']);
+});
+
+test('npm run bench options: --quick, --only with known names, --render-only; anything else is refused with the usage', () => {
+  assert.deepEqual(parseOptions([]), { quick: false, only: null, renderOnly: false });
+  assert.deepEqual(parseOptions(['--quick', '--only', 'detection,vip-takeover']), { quick: true, only: ['detection', 'vip-takeover'], renderOnly: false });
+  assert.deepEqual(parseOptions(['--render-only']), { quick: false, only: null, renderOnly: true });
+  assert.throws(() => parseOptions(['--only', 'detection,nonesuch']), /--only needs bench names from codec, detection, .*, got nonesuch\nusage:/);
+  assert.throws(() => parseOptions(['--only']), /--only needs bench names/);
+  assert.throws(() => parseOptions(['--fast']), /unknown option "--fast"\nusage:/);
+  // Every bench writes where the report reads, quick or not; failover is run by name though it lives on another branch.
+  for (const b of BENCHES) for (const q of [true, false]) assert.equal(b.args(q, '/x/out.json').at(-1), '/x/out.json', b.name);
+  assert.ok(BENCHES.some((b) => b.name === 'failover'));
 });

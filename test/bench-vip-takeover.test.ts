@@ -1,5 +1,5 @@
-// The keepalived comparison bench's pure parts: RFC 5798's Master_Down_Interval, the monitor lines
-// it reads, and the configuration it writes.
+// The VIP takeover bench's pure parts: RFC 5798's Master_Down_Interval (keepalived's deadline),
+// the `ip -ts monitor` lines it reads, and the keepalived configuration it writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
