@@ -1,7 +1,6 @@
 // From what a cell recorded — the switch capture (heartbeats, shutdone, ARP; kernel stamps, ns)
 // and each node's `ip -ts monitor address` lines (µs, CLOCK_REALTIME) — to per-trial numbers:
-//   SIGKILL:  deadline = the victim's last authenticated packet on the wire + the dt of its last
-//             status (any packet restarts a peer's deadline, in heartbeat as in hbd);
+//   SIGKILL:  deadline = the victim's last status on the wire + the dt it advertised;
 //             present = the VIP's RTM_NEWADDR on the survivor − deadline;
 //             arp     = the survivor's first ARP frame for the VIP on the wire − deadline.
 //   graceful: present (and arp) − the stopping node's first shutdone on the wire.
@@ -39,14 +38,6 @@ export interface TrialResult {
   readonly notes: string[];
 }
 
-function authentic(payload: Buffer): boolean {
-  try {
-    return decode(payload, KEYS).auth.verdict === 'ok';
-  } catch {
-    return false;
-  }
-}
-
 /** `[2026-12-02T03:25:01.123456] 2: eth0    inet 198.18.0.100/24 …` (TZ=UTC) → wall ms of each add. */
 export function vipAdds(monitor: string): number[] {
   const out: number[] = [];
@@ -67,11 +58,7 @@ export function analyse(pcap: string, trials: readonly TrialRecord[], monitors: 
     if (t.kind === 'kill') {
       const beats = statusBeats(capture, t.from.address, KEYS).beats.filter((b) => window(b.wallMs) && b.wallMs <= t.seenWall);
       const last = beats.filter((b) => b.wallMs <= t.actWall + 50).at(-1);
-      // Any authenticated packet of the victim restarts its deadline (heartbeat's and hbd's
-      // liveness alike), with the dt of its last status: a restarted survivor may have heard only
-      // the victim's replies (no status yet) before the kill.
-      const lastAny = capture.datagrams.filter((d) => d.src.address === t.from.address && d.time && authentic(d.payload)).map((d) => d.time!.seconds * 1000 + d.time!.nanos / 1e6).filter((w) => window(w) && w <= t.actWall + 50).at(-1);
-      if (last) ref = Math.max(last.wallMs, lastAny ?? 0) + last.dtMs;
+      if (last) ref = last.wallMs + last.dtMs;
       else notes.push('no status of the victim on the wire before the kill');
     } else {
       const shutdone = capture.datagrams.find((d) => {

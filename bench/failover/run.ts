@@ -12,7 +12,8 @@
 // joined (its "remote resource transition completed.").
 // Measured (see analyse.ts), from the switch capture (kernel stamps, ns) and an `ip -ts monitor
 // address` at SCHED_FIFO in each node's namespace (µs), the same way for hbd and heartbeat:
-//   SIGKILL: deadline = victim's last authenticated packet on the wire + the dt of its last status;
+//   SIGKILL: deadline = victim's last status on the wire + its advertised dt (the survivor has
+//            heard a status of the victim since its own start: a kill waits for that);
 //            present = VIP added on the survivor − deadline; arp = survivor's first ARP for the
 //            VIP on the wire − deadline; since kill = VIP added − the kill (Date.now()). A holder
 //            is killed ≥ 5.5 s after its start, once it advertises its configured deadtime.
