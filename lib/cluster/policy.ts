@@ -1206,7 +1206,8 @@ export class ResourcePolicy {
     this.runBarriers(out);
     if (this.failbackAt === -1) this.failbackAt = now + this.cfg.timings.failbackRetryMs;
     if (this.shutdown === 'waiting' && this.commUp) {
-      if (this.isStable()) this.beginRelease(out);
+      // hbd: with no groups there is no resource activity to wait for.
+      if (this.isStable() || this.cfg.groups.length === 0) this.beginRelease(out);
       else if (!this.shutdownDelayLogged) {
         log(out, 'WARN', 'Shutdown delayed until current resource activity finishes.');
         this.shutdownDelayLogged = true;
@@ -1274,8 +1275,11 @@ export class ResourcePolicy {
     if ((this.claim & LOCAL_RSC) !== 0 && (ob & FOREIGN_RSC) !== 0) log(out, 'ERROR', 'Both machines own our resources!');
     if ((ob & LOCAL_RSC) !== 0 && (this.claim & FOREIGN_RSC) !== 0) log(out, 'ERROR', 'Both machines own foreign resources!');
     if (this.isStable() && this.shutdown === 'none' && this.phase !== 'shutdown') {
-      if ((this.claim & LOCAL_RSC) === 0 && (ob & FOREIGN_RSC) === 0) log(out, 'ERROR', 'No one owns our local resources!');
-      if ((ob & LOCAL_RSC) === 0 && (this.claim & FOREIGN_RSC) === 0) log(out, 'ERROR', 'No one owns foreign resources!');
+      // hbd: only about groups that exist (heartbeat also complains of an empty set).
+      const mine = this.cfg.groups.some((g) => g.node === this.me);
+      const theirs = this.cfg.groups.some((g) => g.node !== this.me);
+      if (mine && (this.claim & LOCAL_RSC) === 0 && (ob & FOREIGN_RSC) === 0) log(out, 'ERROR', 'No one owns our local resources!');
+      if (theirs && (ob & LOCAL_RSC) === 0 && (this.claim & FOREIGN_RSC) === 0) log(out, 'ERROR', 'No one owns foreign resources!');
     }
   }
 
