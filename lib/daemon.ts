@@ -433,7 +433,10 @@ export class Daemon {
 
   standby(scope: Scope): ActionResult {
     if (this.stopping) return { accepted: false, message: 'hbd is shutting down' };
-    return this.executor.request({ type: 'standby', scope });
+    const r = this.executor.request({ type: 'standby', scope });
+    // heartbeat refuses standby without nice_failback (auto_failback legacy, two nodes) with an
+    // info line only; the operator must hear it as a refusal.
+    return this.cfg.autoFailback === 'legacy' && this.cfg.nodes.length <= 2 ? { accepted: false, message: 'Standby mode only implemented when nice_failback on (auto_failback legacy)' } : r;
   }
 
   takeover(scope: Scope): ActionResult {

@@ -210,3 +210,22 @@ test('native+native: auto_failback off keeps the group where it is; hbd standby 
     assert.ok((await holds(lab, n1)) || (await holds(lab, n2)), 'still exactly one holder');
   });
 });
+
+test('native+native: auto_failback legacy: ip-request at comm-up gives the returning preferred node its group back; hbd standby is refused', { skip: skipFor(['native', 'native']), timeout: 120_000 }, async () => {
+  await withLab({ nodes: 2 }, async (lab) => {
+    const [n1, n2] = [lab.node(1), lab.node(2)];
+    const o: Opts = { autoFailback: 'legacy' };
+    let p1 = await startNode(lab, n1, 'native', o);
+    await startNode(lab, n2, 'native', o);
+    await until(lab, 'the preferred node holds VIP and service', 30_000, () => holds(lab, n1));
+    await crash(n1, p1);
+    await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
+    p1 = await startNode(lab, n1, 'native', o);
+    await until(lab, 'the returning preferred node asked for its group and got it', 45_000, () => holds(lab, n1));
+    const r = hbdIn(n1, ['standby']);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /Standby mode only implemented when nice_failback on/);
+    await new Promise((res) => setTimeout(res, 2000));
+    assert.ok(await holds(lab, n1), 'the refused standby moved nothing');
+  });
+});
