@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { loadNative } from '../lib/native';
 import { labSkipReason } from './lab/env';
 import { haLogPath, logOf } from './lab/ha-log';
+import { killNamespaceProcesses } from './lab/ha-cluster';
 import { withLab, type Lab, type LabNode } from './lab/lab';
 import type { LabProcess } from './lab/process';
 import { ipIn } from './lab/tools';
@@ -125,6 +126,7 @@ async function holds(lab: Lab, holder: LabNode | null): Promise<boolean> {
 async function crash(node: LabNode, p: LabProcess): Promise<void> {
   p.kill('SIGKILL');
   await p.exited;
+  await killNamespaceProcesses(node);
   await ipIn(node.ns, ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']).catch(() => undefined);
   fs.rmSync(serviceState(node), { force: true });
 }

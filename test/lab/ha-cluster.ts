@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { haLogPath, logOf } from './ha-log';
 import type { Lab, LabNode } from './lab';
 import type { LabProcess } from './process';
-import { ipIn } from './tools';
+import { ipIn, run, tool } from './tools';
 
 export type Kind = 'native' | 'ts';
 
@@ -148,8 +148,25 @@ export async function until(lab: Lab, what: string, ms: number, pred: () => Prom
 export async function crash(node: LabNode, p: LabProcess): Promise<void> {
   p.kill('SIGKILL');
   await p.exited;
+  await killNamespaceProcesses(node);
   await ipIn(node.ns, ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']).catch(() => undefined);
   fs.rmSync(serviceState(node), { force: true });
+}
+
+/**
+ * What else a crashed machine loses: the processes hbd started there (a resource script halfway
+ * through its start would otherwise finish after the "crash"). Only processes in the node's own
+ * namespace, which this test run created, each by its PID.
+ */
+export async function killNamespaceProcesses(node: LabNode): Promise<void> {
+  const r = await run([tool('ip'), 'netns', 'pids', node.ns]).catch(() => null);
+  for (const pid of (r?.stdout ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** `hbd ARGS` against node's control socket (bounded 20 s); never blocks the event loop. */
