@@ -248,7 +248,7 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       assert.equal(back.returned, false);
     }));
 
-  test(`${label}: a retransmitted seq arrives again as identical bytes`, opts, () =>
+  test(`${label}: a retransmitted seq goes out again as identical bytes; a receiver that has it passes it on once`, opts, () =>
     inLab({ nodes: 2 }, async (lab, drivers) => {
       // A long max_rexmit_delay makes the throttling of an immediate repeat certain.
       const rexmit = { maxRexmitDelayMs: 60_000 };
@@ -268,9 +268,9 @@ export function conformance(kinds: readonly TransportKind[], skip: string | null
       a.command({ cmd: 'retransmit', seq: 0 });
       const replies = await a.waitFor('4 retransmit replies', () => a.all('retransmitted').length >= 4, WAIT).then(() => a.all('retransmitted').map((l) => l.result));
       assert.deepEqual(replies, ['sent', 'throttled', 'too-high', 'too-low']);
-      const second = await b.waitFor(`second copy of seq ${seq}`, (l) => is('message', { node: 'n1', seq })(l) && l !== first, WAIT);
-      assert.deepEqual(second.message, first.message, 'same fields, same ts, same signature');
       await sleep(3 * KEEPALIVE); // let the switch deliver what tcpdump still has to write
+      // The copy is a duplicate for b (liveness's window of seen seqs): never a second event.
+      assert.equal(b.lines.filter(is('message', { node: 'n1', seq })).length, 1, `b passed seq ${seq} on once`);
       const pcap = readCapture(fs.readFileSync(await capture.stop()));
       const copies = pcap.datagrams
         .filter((d) => d.src.address === lab.node(1).address(0))
