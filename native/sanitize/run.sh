@@ -57,8 +57,8 @@ asan_status=0
 ) || asan_status=$?
 [ "$asan_status" = 0 ] || echo "sanitize: the addon tests under ASan/UBSan failed (exit $asan_status)" >&2
 # --asan-only: step 1 alone. CI runs that; the memcheck driver is run by hand for now: since the
-# engine filters its own broadcasts in the kernel, its two engines in one namespace no longer see
-# each other come up (to be fixed in the driver's topology).
+# idle-cost changes its two engines (one namespace, both veth ends local) no longer see each other
+# come up ("va never saw vb up"); not yet investigated — the own-broadcast filter is the suspect.
 if [ "${1:-}" = --asan-only ]; then exit "$asan_status"; fi
 
 if ! command -v valgrind >/dev/null 2>&1; then
