@@ -13,10 +13,9 @@ import * as path from 'node:path';
 import { loadNative } from '../lib/native';
 import { labSkipReason } from './lab/env';
 import { haLogPath, logOf } from './lab/ha-log';
-import { killNamespaceProcesses } from './lab/ha-cluster';
+import { crash, hasVip, heldBy, lsbScript, serviceState, until, VIP } from './lab/ha-cluster';
 import { withLab, type Lab, type LabNode } from './lab/lab';
 import type { LabProcess } from './lab/process';
-import { ipIn } from './lab/tools';
 
 type Kind = 'native' | 'ts';
 
@@ -24,7 +23,6 @@ const skipLab = labSkipReason();
 const nativeMissing = loadNative({ HBD_TRANSPORT: 'auto' }).binding === null && process.env.HBD_REQUIRE_NATIVE !== '1';
 const arpingMissing = process.env.CI !== 'true' && !fs.existsSync('/usr/bin/arping') ? 'arping is not installed (apt-get install iputils-arping)' : null;
 const HBD = path.resolve(__dirname, '..', '..', 'bin', 'hbd');
-const VIP = '198.18.0.100';
 
 function skipFor(kinds: Kind[]): string | false {
   if (skipLab) return skipLab;
@@ -57,31 +55,6 @@ function haCf(lab: Lab, o: Opts): string {
   ].join('\n');
 }
 
-/** An LSB init script whose service is a state file: status texts as LSB scripts print them. */
-function lsbScript(state: string): string {
-  return [
-    '#!/bin/sh',
-    `state='${state}'`,
-    'case "$1" in',
-    '  start) echo "Starting websvc"; touch "$state" ;;',
-    '  stop) echo "Stopping websvc"; rm -f "$state" ;;',
-    '  status) if [ -e "$state" ]; then echo "websvc is running"; else echo "websvc is not running"; exit 3; fi ;;',
-    '  *) echo "Usage: $0 {start|stop|status}" >&2; exit 2 ;;',
-    'esac',
-    'exit 0',
-    '',
-  ].join('\n');
-}
-
-/** One state file per node. */
-function serviceState(node: LabNode): string {
-  return path.join(node.dirs.root, 'lsb-svc.state');
-}
-
-function serviceRunning(node: LabNode): boolean {
-  return fs.existsSync(serviceState(node));
-}
-
 async function startNode(lab: Lab, node: LabNode, kind: Kind, o: Opts): Promise<LabProcess> {
   const logFile = haLogPath(node);
   const resourceD = path.join(node.dirs.config, 'resource.d');
@@ -95,40 +68,6 @@ async function startNode(lab: Lab, node: LabNode, kind: Kind, o: Opts): Promise<
   });
   const env = kind === 'native' ? { HBD_TRANSPORT: 'native', HBD_REQUIRE_NATIVE: '1' } : { HBD_TRANSPORT: 'auto', HBD_ADDON_DIR: '/nonexistent-hbd-addon', HBD_REQUIRE_NATIVE: '0' };
   return node.spawn([...node.hbdArgv('start'), '--no-stderr'], { env, logFile, name: `hbd-${kind}` });
-}
-
-async function hasVip(node: LabNode): Promise<boolean> {
-  const r = await ipIn(node.ns, ['-o', '-4', 'addr', 'show', 'dev', 'eth0']);
-  return r.stdout.includes(` ${VIP}/24 `);
-}
-
-/** Polls until `pred` holds, at most `ms`; rejects with `what` and both nodes' log tails. */
-async function until(lab: Lab, what: string, ms: number, pred: () => Promise<boolean> | boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const tail = (n: LabNode) => logOf(n).split('\n').slice(-40).join('\n');
-  throw new Error(`${what}: not within ${ms} ms\n--- ${lab.node(1).name}\n${tail(lab.node(1))}\n--- ${lab.node(2).name}\n${tail(lab.node(2))}`);
-}
-
-/** Who holds the VIP and the service: exactly `holder` (or nobody with null). */
-async function holds(lab: Lab, holder: LabNode | null): Promise<boolean> {
-  for (const n of [lab.node(1), lab.node(2)]) {
-    const mine = n === holder;
-    if ((await hasVip(n)) !== mine || serviceRunning(n) !== mine) return false;
-  }
-  return true;
-}
-
-/** A crashed machine's addresses go with it: what a reboot leaves of the killed node. */
-async function crash(node: LabNode, p: LabProcess): Promise<void> {
-  p.kill('SIGKILL');
-  await p.exited;
-  await killNamespaceProcesses(node);
-  await ipIn(node.ns, ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']).catch(() => undefined);
-  fs.rmSync(serviceState(node), { force: true });
 }
 
 function hbdIn(node: LabNode, args: string[]): { status: number | null; out: string } {
@@ -149,7 +88,7 @@ for (const [name, kinds] of pairings) {
       const o: Opts = { autoFailback: 'on' };
       let p1 = await startNode(lab, n1, kinds[0], o);
       const p2 = await startNode(lab, n2, kinds[1], o);
-      await until(lab, 'the preferred node holds VIP and service', 30_000, () => holds(lab, n1));
+      await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
       assert.match(logOf(n1), /Acquiring resource group: \S+ IPaddr::198\.18\.0\.100\/24\/eth0 websvc/);
       const status = hbdIn(n1, ['status', '--json']);
       assert.equal(status.status, 0, status.out);
@@ -159,19 +98,19 @@ for (const [name, kinds] of pairings) {
 
       // The holder dies: the survivor takes VIP and service.
       await crash(n1, p1);
-      await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
+      await until(lab, 'the survivor took over', 15_000, () => heldBy(lab.nodes, n2));
       if (kinds[1] === 'native') assert.match(logOf(n2), new RegExp(`hbd: takeover plan for ${n1.name}: ${VIP.replace(/\./g, '\\.')}/24 on eth0:0 added`));
       await until(lab, 'the survivor logged the takeover', 10_000, () => /mach_down takeover complete/.test(logOf(n2)));
 
       // It returns: auto_failback on moves the group back, never held twice on the way.
       p1 = await startNode(lab, n1, kinds[0], o);
-      await until(lab, 'the group failed back to the preferred node', 45_000, () => holds(lab, n1));
+      await until(lab, 'the group failed back to the preferred node', 45_000, () => heldBy(lab.nodes, n1));
 
       // A graceful stop hands over without waiting for deadtime.
       const stoppedAt = Date.now();
       const logBefore = logOf(n2).length;
       p1.kill('SIGTERM');
-      await until(lab, 'the peer took over after the graceful stop', 15_000, () => holds(lab, n2));
+      await until(lab, 'the peer took over after the graceful stop', 15_000, () => heldBy(lab.nodes, n2));
       assert.ok(Date.now() - stoppedAt < 10_000);
       assert.deepEqual(await p1.exited, { code: 0, signal: null });
       const afterStop = logOf(n2).slice(logBefore);
@@ -179,7 +118,7 @@ for (const [name, kinds] of pairings) {
       assert.doesNotMatch(afterStop, new RegExp(`node ${n1.name}: is dead`), 'a planned stop raises no dead-node alarm');
       p2.kill('SIGTERM');
       assert.deepEqual(await p2.exited, { code: 0, signal: null });
-      assert.ok(await holds(lab, null), 'the last node released everything');
+      assert.ok(await heldBy(lab.nodes, null), 'the last node released everything');
     });
   });
 }
@@ -190,26 +129,26 @@ test('native+native: auto_failback off keeps the group where it is; hbd standby 
     const o: Opts = { autoFailback: 'off' };
     let p1 = await startNode(lab, n1, 'native', o);
     await startNode(lab, n2, 'native', o);
-    await until(lab, 'the preferred node holds VIP and service', 30_000, () => holds(lab, n1));
+    await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
     await crash(n1, p1);
-    await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
+    await until(lab, 'the survivor took over', 15_000, () => heldBy(lab.nodes, n2));
     p1 = await startNode(lab, n1, 'native', o);
     await until(lab, 'the returning node is active', 20_000, () => /Local status now set to: 'active'/.test(logOf(n1)));
     await new Promise((r) => setTimeout(r, 3000));
-    assert.ok(await holds(lab, n2), 'auto_failback off: the group stays on the survivor');
+    assert.ok(await heldBy(lab.nodes, n2), 'auto_failback off: the group stays on the survivor');
 
     // hbd standby on the holder gives the group to the other node.
     const r = hbdIn(n2, ['standby']);
     assert.equal(r.status, 0, r.out);
-    await until(lab, 'standby handed the group over', 30_000, () => holds(lab, n1));
+    await until(lab, 'standby handed the group over', 30_000, () => heldBy(lab.nodes, n1));
 
     // Partition: each side thinks the other dead and both take the group; after the heal exactly one keeps it.
     await lab.cutLink(1, 0);
     await until(lab, 'both sides hold the group during the partition', 15_000, async () => (await hasVip(n1)) && (await hasVip(n2)));
     await lab.restoreLink(1, 0);
-    await until(lab, 'one holder after the heal', 40_000, async () => (await holds(lab, n1)) || (await holds(lab, n2)));
+    await until(lab, 'one holder after the heal', 40_000, async () => (await heldBy(lab.nodes, n1)) || (await heldBy(lab.nodes, n2)));
     await new Promise((r) => setTimeout(r, 3000));
-    assert.ok((await holds(lab, n1)) || (await holds(lab, n2)), 'still exactly one holder');
+    assert.ok((await heldBy(lab.nodes, n1)) || (await heldBy(lab.nodes, n2)), 'still exactly one holder');
   });
 });
 
@@ -219,15 +158,15 @@ test('native+native: auto_failback legacy: ip-request at comm-up gives the retur
     const o: Opts = { autoFailback: 'legacy' };
     let p1 = await startNode(lab, n1, 'native', o);
     await startNode(lab, n2, 'native', o);
-    await until(lab, 'the preferred node holds VIP and service', 30_000, () => holds(lab, n1));
+    await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
     await crash(n1, p1);
-    await until(lab, 'the survivor took over', 15_000, () => holds(lab, n2));
+    await until(lab, 'the survivor took over', 15_000, () => heldBy(lab.nodes, n2));
     p1 = await startNode(lab, n1, 'native', o);
-    await until(lab, 'the returning preferred node asked for its group and got it', 45_000, () => holds(lab, n1));
+    await until(lab, 'the returning preferred node asked for its group and got it', 45_000, () => heldBy(lab.nodes, n1));
     const r = hbdIn(n1, ['standby']);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /Standby mode only implemented when nice_failback on/);
     await new Promise((res) => setTimeout(res, 2000));
-    assert.ok(await holds(lab, n1), 'the refused standby moved nothing');
+    assert.ok(await heldBy(lab.nodes, n1), 'the refused standby moved nothing');
   });
 });
