@@ -33,7 +33,8 @@
         "native/preauth.cc",
         "native/realtime.cc",
         "native/sd_notify.cc",
-        "native/status_filter.cc"
+        "native/status_filter.cc",
+        "native/thread_stats.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -286,7 +286,11 @@ void Engine::Run() {
     if (auto e = LockEngineMemory()) events.push_back(Now(WarningEvent{*e}));
     else if (auto b = LockBuffer(buffer_.data(), buffer_.size(), "the engine's receive buffer")) events.push_back(Now(WarningEvent{*b}));
   }
+  if (auto e = threadStats_.Open()) events.push_back(Now(WarningEvent{*e}));
+  else threadStats_.Read(&atTimerWake_);
   t0_ = MonoNanos();
+  wokeAt_ = t0_;
+  busy_ = 0;
   // heartbeat's first status says st=init (hb_add_deadtime() sends it before set_local_status(up)):
   // peers that still count us active see the restart in it. Then the beat goes on at t0 + keepalive.
   {
@@ -344,10 +348,15 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   Emit(events);
 
   epoll_event ready[16];
+  busy_ = MonoNanos() - wokeAt_;
   const int n = epoll_wait(epoll_.get(), ready, 16, timeoutMs);
-  if (n < 0) return;  // EINTR (a signal for another thread); nothing else can fail here
   const Nanos now = MonoNanos();
+  wokeAt_ = now;
+  // EINTR (a signal for another thread, or SIGSTOP/SIGCONT: epoll_wait is never restarted after a
+  // stop); nothing else can fail here. The next wait's lateness is this one's too.
+  if (n < 0) return;
   Nanos late = 0;
+  bool timerFired = false;
   bool linkChanged = false;
   bool pingReadable = false;
   size_t readable[16];  // at most one per epoll event: no allocation per wake
@@ -358,6 +367,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     if (tag == kWakeTag) {
       if (read(wakeFd_.get(), &count, sizeof count) < 0) continue;
     } else if (tag == kTimerTag) {
+      timerFired = true;
       if (read(timerFd_.get(), &count, sizeof count) > 0 && armedAt_ > 0 && now > armedAt_) late = now - armedAt_;
     } else if (tag == kLinkTag) {
       linkChanged = true;
@@ -382,7 +392,18 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   lastDrain_ = now;
   if (stalled) {
     ownStallAt_ = now;
-    AppendLiveness(liveness_->Stalled(NanosToMs(now), NanosToMs(late)), now, events);
+    std::vector<LivenessEvent> stall = liveness_->Stalled(NanosToMs(now), NanosToMs(late));
+    ThreadCounters counters;
+    if (threadStats_.open() && threadStats_.Read(&counters)) {
+      const ThreadCounters d = Delta(atTimerWake_, counters);
+      for (LivenessEvent& e : stall) e.cause = StallCause{NanosToMs(d.runDelay), d.involuntary, d.voluntary, d.minorFaults, d.majorFaults, d.cpu, NanosToMs(busy_)};
+      atTimerWake_ = counters;
+    }
+    AppendLiveness(std::move(stall), now, events);
+  } else if (timerFired && threadStats_.open()) {
+    // The baseline for the next stall, at timer wake-ups only (a stall is seen at one): packet
+    // wake-ups, as frequent again, pay nothing.
+    threadStats_.Read(&atTimerWake_);
   }
   if (linkChanged) OnLinkChanges(events);
   RetryReopens(now, events);

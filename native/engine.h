@@ -26,6 +26,7 @@
 #include "media.h"
 #include "netlink.h"
 #include "pi_mutex.h"
+#include "thread_stats.h"
 #include "ping.h"
 #include "plan.h"
 #include "preauth.h"
@@ -154,8 +155,8 @@ class Engine {
   void AdoptKeys();
   StatusFilter statuses_;  // which accepted statuses JavaScript hears now (native/status_filter.h)
   AuthFailSummary authFails_;
-  std::vector<EngineEvent> pingScratch_;
-  std::deque<std::string> sending_;  // the outbox's queue, taken by FlushOutbox (reused)  // one echo reply's events, before its auth-fails are counted
+  std::vector<EngineEvent> pingScratch_;  // one echo reply's events, before its auth-fails are counted
+  std::deque<std::string> sending_;  // the outbox's queue, taken by FlushOutbox (reused)
   Outbox outbox_;
   std::vector<std::unique_ptr<Medium>> media_;
   std::vector<std::string> lastMediaError_;  // per medium: the last errno reported, to report changes only
@@ -186,6 +187,11 @@ class Engine {
   Nanos ownStallAt_ = 0;  // when the engine last detected its own stall
   bool stallStopped_ = false;
   bool timerFailed_ = false;
+  // The cause of a late wake-up (thread_stats.h): counters read at each timer wake, compared on a stall.
+  ThreadStats threadStats_;
+  ThreadCounters atTimerWake_;
+  Nanos wokeAt_ = 0;  // the last wake-up
+  Nanos busy_ = 0;    // the last wake-up's work, up to its next epoll_wait
   std::vector<SysError> startupWarnings_;  // from Start(), reported by the thread
   TakeoverPlans plans_;  // set from JS, run and announced by the thread
 };

@@ -3,6 +3,7 @@
 // test/liveness.test.ts runs one suite against both through the addon's LivenessTracker.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,6 +23,18 @@ struct LivenessConfig {
   double deadpingMs = 0;               // 0: deadtimeMs
 };
 
+// The native engine's account of one of its own late wake-ups (thread_stats.h), over the time from
+// the previous wake-up to this one.
+struct StallCause {
+  double runDelayMs = 0;     // runnable, but another task had the CPU
+  int64_t involuntary = 0;   // preempted
+  int64_t voluntary = 0;     // slept: once in epoll_wait, more when blocked on a lock
+  int64_t minorFaults = 0;
+  int64_t majorFaults = 0;
+  int cpu = -1;
+  double busyMs = 0;         // the previous wake-up's work, from its wake to its next epoll_wait
+};
+
 struct LivenessEvent {
   enum class Type { PeerUp, PeerLate, PeerDead, PeerRestart, Replay, LinkUp, LinkDead, OwnStall };
   Type type;
@@ -37,6 +50,7 @@ struct LivenessEvent {
   double silentMs = 0;        // PeerDead
   double timeoutMs = 0;       // PeerDead
   double lateMs = 0;          // OwnStall
+  std::optional<StallCause> cause;  // OwnStall, from the native engine
 };
 
 // The event's `type` string as lib/transport/types.ts spells it.

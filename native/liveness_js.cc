@@ -146,6 +146,17 @@ void SetLivenessEventFields(Napi::Object o, const LivenessEvent& e) {
   o.Set("type", LivenessEventName(e.type));
   if (e.type == T::OwnStall) {
     o.Set("lateMs", Napi::Number::New(env, e.lateMs));
+    if (e.cause) {
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("runDelayMs", Napi::Number::New(env, e.cause->runDelayMs));
+      c.Set("involuntary", JsInt(env, e.cause->involuntary));
+      c.Set("voluntary", JsInt(env, e.cause->voluntary));
+      c.Set("minorFaults", JsInt(env, e.cause->minorFaults));
+      c.Set("majorFaults", JsInt(env, e.cause->majorFaults));
+      c.Set("cpu", Napi::Number::New(env, e.cause->cpu));
+      c.Set("busyMs", Napi::Number::New(env, e.cause->busyMs));
+      o.Set("cause", c);
+    }
     return;
   }
   o.Set("node", e.node);

@@ -23,6 +23,7 @@ import { LineSplitter } from '../bench/detection/log-stamper';
 import { parseOptions, selected, UsageError } from '../bench/detection/options';
 import type { PairData, TrialRecord } from '../bench/detection/pair';
 import { judgeTargets } from '../bench/detection/report';
+import { correlate, parseProbe, probeSummary } from '../bench/detection/wake-probe';
 import { schedPolicy } from '../bench/detection/sched';
 import type { SoakResult } from '../bench/detection/soak';
 import { percentile, rounded, summarize } from '../bench/detection/stats';
@@ -207,10 +208,12 @@ test('LineSplitter returns complete lines and keeps the unfinished one', () => {
 
 test('parseOptions: defaults, --quick, overrides, and refusals that say what is wanted', () => {
   const full = parseOptions([], '/repo');
-  assert.deepEqual({ ...full, only: null }, { trials: 50, fastTrials: 100, pairs: 4, soakMin: 10, searchMin: 1, quick: false, out: '/repo/bench/results/detection.json', only: null });
+  assert.deepEqual({ ...full, only: null }, { trials: 50, fastTrials: 100, pairs: 4, soakMin: 10, fastSoakMin: 10, searchMin: 1, quick: false, out: '/repo/bench/results/detection.json', only: null });
   const quick = parseOptions(['--quick'], '/repo');
   assert.equal(quick.trials, 8);
   assert.equal(quick.soakMin, 0.25);
+  assert.equal(quick.fastSoakMin, 0.25);
+  assert.equal(parseOptions(['--fast-soak-min', '3'], '/repo').fastSoakMin, 3);
   assert.equal(quick.out, '/repo/bench/results/detection-quick.json');
   const o = parseOptions(['--quick', '--trials', '60', '--soak-min', '0', '--only', 'native 10ms', '--out', 'x.json'], '/repo');
   assert.equal(o.trials, 60);
@@ -232,7 +235,7 @@ test('judgeTargets: per cell against the issue limits; realtime-off cells and sh
     ({ label, survivor, victim: survivor === 'heartbeat' ? 'native' : survivor, realtime, overshootMs: { count: 1, min: p99, p50: p99, p99, max: p99 } }) as unknown as CellResult & { label: string };
   const cells = [cell('native', true, 0.1, 'a'), cell('native', false, 3, 'b'), cell('ts', false, 6, 'c'), cell('ts', false, 4, 'd'), cell('heartbeat', true, 500, 'e')];
   const none = { count: 0, min: null, p50: null, p99: null, max: null };
-  const soak = { kind: 'native', timing: '10ms/50ms', keepaliveMs: 10, deadtimeMs: 50, minutes: 10, falseDeaths: { n1: 0, n2: 0 }, ownStalls: 0, stallStops: 0, lateBeats: 0, linkDeaths: 0, jitterMs: none, longestGapMs: 0, beatsOnWire: 0, captureDrops: 0, realtimeThreads: [], stealMs: 0 } as SoakResult;
+  const soak = { kind: 'native', timing: '10ms/50ms', keepaliveMs: 10, deadtimeMs: 50, minutes: 10, falseDeaths: { n1: 0, n2: 0 }, ownStalls: 0, stallStops: 0, lateBeats: 0, linkDeaths: 0, jitterMs: none, longestGapMs: 0, beatsOnWire: 0, captureDrops: 0, realtimeThreads: [], stealMs: 0, stalls: [], deaths: [], probe: null } as SoakResult;
   const [native, ts, soakVerdict] = judgeTargets(cells, soak);
   assert.equal(native!.met, true);
   assert.deepEqual(native!.detail, ['a: p99 0.100 ms met']);
@@ -242,6 +245,10 @@ test('judgeTargets: per cell against the issue limits; realtime-off cells and sh
   assert.equal(judgeTargets(cells, { ...soak, minutes: 1 })[2]!.met, false);
   assert.equal(judgeTargets(cells, { ...soak, falseDeaths: { n1: 1, n2: 0 } })[2]!.met, false);
   assert.equal(judgeTargets([], null)[0]!.met, null);
+  const fast = { ...soak, timing: '2ms/10ms', keepaliveMs: 2, deadtimeMs: 10 };
+  assert.equal(judgeTargets(cells, null, fast)[3]!.met, true);
+  assert.equal(judgeTargets(cells, null, { ...fast, falseDeaths: { n1: 0, n2: 2 } })[3]!.met, false);
+  assert.equal(judgeTargets(cells, null)[3]!.met, null);
 });
 
 test('the log stamper prints each line appended to the file, stamped, and exits when its stdin closes', async () => {
@@ -271,4 +278,30 @@ test('the log stamper prints each line appended to the file, stamped, and exits 
     clearTimeout(bounded);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('wake probe: its output parsed, each engine stall laid beside the probe on its CPU, the other CPUs and the steal ticks', () => {
+  const probe = parseProbe(
+    [
+      '{"late":{"cpu":1,"mono":1000.0,"lateMs":8.0,"runDelayMs":7.5}}',
+      '{"late":{"cpu":0,"mono":2000.0,"lateMs":3.0,"runDelayMs":0.0}}',
+      '{"steal":{"mono":960.0,"ticks":[5,10]}}',
+      '{"steal":{"mono":1030.0,"ticks":[5,11]}}',
+      '{"wakes":[100,100]}',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(probe.wakes, [100, 100]);
+  const cause = { runDelayMs: 7, involuntary: 0, voluntary: 1, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.1 };
+  const [hit, miss] = correlate(
+    [
+      { node: 'n1', mono: 1001, lateMs: 7.8, cause },
+      { node: 'n2', mono: 1500, lateMs: 6, cause: { ...cause, cpu: 0 } },
+    ],
+    probe,
+  );
+  assert.deepEqual([hit!.kind, hit!.probeSameCpuMs, hit!.probeOtherCpuMs, hit!.stealTicks], ['preempted', 8, 0, 1]);
+  assert.deepEqual([miss!.probeSameCpuMs, miss!.probeOtherCpuMs, miss!.stealTicks], [0, 0, null]);
+  const sum = probeSummary(probe);
+  assert.deepEqual([sum.over2ms, sum.over5ms, sum.maxMs, sum.runQueueOver1ms], [[1, 1], [0, 1], [3, 8], 1]);
 });

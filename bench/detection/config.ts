@@ -9,6 +9,8 @@ export interface Timing {
 }
 
 export const FAST: Timing = { keepaliveMs: 10, deadtimeMs: 50 };
+/** The issue's hardest soak: a death after four missed beats, with no room for a 10 ms pause. */
+export const FASTEST: Timing = { keepaliveMs: 2, deadtimeMs: 10 };
 export const SLOW: Timing = { keepaliveMs: 1000, deadtimeMs: 3000 };
 
 export const timingLabel = (t: Timing): string => `${fmtMs(t.keepaliveMs)}/${fmtMs(t.deadtimeMs)}`;

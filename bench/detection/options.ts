@@ -9,6 +9,8 @@ export interface Options {
   /** Pairs running at once in a 1s/3s cell (10ms/50ms cells always run one pair alone). */
   readonly pairs: number;
   readonly soakMin: number;
+  /** Length of the 2ms/10ms native soak (the issue's hardest timing), minutes. */
+  readonly fastSoakMin: number;
   readonly searchMin: number;
   readonly quick: boolean;
   readonly out: string;
@@ -20,8 +22,9 @@ export const USAGE = `usage: node dist/bench/detection/run.js [options]   (as ro
   --trials N       trials per 1s/3s cell and baseline cell (default 50); 10ms/50ms cells run 2N
   --pairs P        pairs measuring at once in a 1s/3s cell, each in its own lab (default 4)
   --soak-min M     length of the 10ms/50ms native soak, minutes (default 10)
+  --fast-soak-min M  length of the 2ms/10ms native soak, with the wake probe beside it, minutes (default 10)
   --search-min M   length of each soak of the smallest-timing search, minutes (default 1)
-  --quick          a ~3 minute run: --trials 8 --soak-min 0.25 --search-min 0.1, output detection-quick.json
+  --quick          a ~3 minute run: --trials 8 --soak-min 0.25 --fast-soak-min 0.25 --search-min 0.1, output detection-quick.json
   --only REGEX     run only the parts whose label matches, e.g. 'native 10ms' or 'soak|search'
   --out FILE       where the JSON goes (default bench/results/detection.json)`;
 
@@ -32,6 +35,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): Options
   let trials = quick ? 8 : 50;
   let pairs = 4;
   let soakMin = quick ? 0.25 : 10;
+  let fastSoakMin = quick ? 0.25 : 10;
   let searchMin = quick ? 0.1 : 1;
   let out = path.join(repoRoot, 'bench', 'results', quick ? 'detection-quick.json' : 'detection.json');
   let only: RegExp | null = null;
@@ -57,6 +61,9 @@ export function parseOptions(argv: readonly string[], repoRoot: string): Options
       case '--soak-min':
         soakMin = number(flag, value, 0, 600, false);
         break;
+      case '--fast-soak-min':
+        fastSoakMin = number(flag, value, 0, 600, false);
+        break;
       case '--search-min':
         searchMin = number(flag, value, 0, 60, false);
         break;
@@ -76,7 +83,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): Options
         throw new UsageError(`unknown option ${JSON.stringify(flag)}\n${USAGE}`);
     }
   }
-  return { trials, fastTrials: 2 * trials, pairs, soakMin, searchMin, quick, out, only };
+  return { trials, fastTrials: 2 * trials, pairs, soakMin, fastSoakMin, searchMin, quick, out, only };
 }
 
 export function selected(o: Pick<Options, 'only'>, label: string): boolean {

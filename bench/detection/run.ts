@@ -15,7 +15,7 @@ import { labSkipReason } from '../../test/lab/env';
 import { heartbeatSkipReason } from '../../test/lab/heartbeat';
 import type { TransportKind } from '../../test/support/transport-driver';
 import { cellLabel, runCell, type CellResult, type CellSpec } from './cell';
-import { FAST, LOADS, SLOW, type Timing } from './config';
+import { FAST, FASTEST, LOADS, SLOW, timingLabel, type Timing } from './config';
 import { HeartbeatSurvivor } from './heartbeat-survivor';
 import { describeLoad } from './load';
 import { machine, stealMs, uptime } from './machine';
@@ -90,6 +90,12 @@ async function main(argv: readonly string[]): Promise<void> {
     soak = await runSoak('native', FAST, o.soakMin);
     progress(`  ${soakLine(soak)}`);
   }
+  let fastSoak: SoakResult | null = null;
+  if (nativeWhy === null && o.fastSoakMin > 0 && selected(o, 'fast soak')) {
+    progress(`fast soak: native ${timingLabel(FASTEST)} for ${o.fastSoakMin} min under cpu + block on both nodes, the wake probe beside it`);
+    fastSoak = await runSoak('native', FASTEST, o.fastSoakMin);
+    progress(`  ${soakLine(fastSoak)}`);
+  }
   let search: SearchResult | null = null;
   if (nativeWhy === null && o.searchMin > 0 && selected(o, 'search')) {
     progress(`search: native, ${o.searchMin} min each, smallest first`);
@@ -97,18 +103,19 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 
   const after = { uptime: uptime(), stealMs: stealMs() };
-  const targets = judgeTargets(cells, soak);
+  const targets = judgeTargets(cells, soak, fastSoak);
   const result = {
     benchmark: 'detection',
     date: startedAt.toISOString(),
     seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
     machine: { ...machine(), uptimeBefore: before.uptime, uptimeAfter: after.uptime, stealMsDuringRun: before.stealMs === null || after.stealMs === null ? null : after.stealMs - before.stealMs },
-    options: { trials: o.trials, fastTrials: o.fastTrials, pairs: o.pairs, soakMin: o.soakMin, searchMin: o.searchMin, quick: o.quick, only: o.only?.source ?? null },
+    options: { trials: o.trials, fastTrials: o.fastTrials, pairs: o.pairs, soakMin: o.soakMin, fastSoakMin: o.fastSoakMin, searchMin: o.searchMin, quick: o.quick, only: o.only?.source ?? null },
     notMeasured: { native: nativeWhy, heartbeat: heartbeatWhy },
     method: methodText(o, o.pairs, heartbeatWhy === null ? HEARTBEAT_METHOD : null),
     loads: Object.fromEntries(LOADS.map((l) => [l, describeLoad(l)])),
     cells,
     soak,
+    fastSoak,
     search,
     targets,
   };
@@ -117,6 +124,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const out: string[] = [table(cells), ''];
   if (soak) out.push(`soak: ${soakLine(soak)}`);
+  if (fastSoak) out.push(`fast soak: ${soakLine(fastSoak)}`);
   if (search) {
     for (const r of search.runs) out.push(`search: ${soakLine(r)}`);
     out.push(`smallest timing without a false death over ${search.minutesEach} min: ${search.smallest ?? 'none of those tried'}`);

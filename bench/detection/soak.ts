@@ -15,6 +15,7 @@ import { tcpdumpDrops } from './pair';
 import { realtimeThreads } from './sched';
 import { rounded, summarize, type Summary } from './stats';
 import { DriverSurvivor } from './survivor';
+import { correlate, probeSummary, startProbe, type EngineStall, type StallEvidence } from './wake-probe';
 import { longestGap, sendJitter, statusBeats } from './wire';
 
 export interface SoakResult {
@@ -37,6 +38,12 @@ export interface SoakResult {
   readonly realtimeThreads: (number | null)[];
   /** CPU time the hypervisor stole from this machine during the soak, ms. */
   readonly stealMs: number | null;
+  /** Each own-stall with the engine's counters and the wake probe's record of the same moment. */
+  readonly stalls: StallEvidence[];
+  /** Each false death with the stalls of the node declared dead just before it. */
+  readonly deaths: { by: string; of: string; mono: number; senderStalls: StallEvidence[] }[];
+  /** The control: SCHED_FIFO threads at the engine's priority, one per CPU (wake-probe.cc). */
+  readonly probe: ReturnType<typeof probeSummary> | null;
 }
 
 const WAIT_MS = 30_000;
@@ -52,6 +59,8 @@ export async function runSoak(kind: TransportKind, timing: Timing, minutes: numb
       const rt = hs.map((h) => realtimeThreads(h.process.pid));
       const from = hs.map((h) => h.lines.length);
       const stealBefore = stealMs();
+      // Over 1 ms late: the probe sleeps to 1 ms slots, so this is a missed slot or worse.
+      const probe = kind === 'native' ? startProbe(minutes * 60 + 5, 1000) : null;
       const cpu = await startCpuLoad();
       const nodes = hs.map((h) => new DriverSurvivor(kind, h));
       try {
@@ -61,10 +70,22 @@ export async function runSoak(kind: TransportKind, timing: Timing, minutes: numb
         await Promise.all(nodes.map((n) => n.setBlocking(false).catch(() => undefined)));
         await cpu.stop();
       }
+      const probeRun = probe ? await probe.done : null;
       const steal = stealBefore === null ? null : (stealMs() ?? stealBefore) - stealBefore;
       const during = hs.map((h, i) => ({ all: (type: string) => h.lines.slice(from[i]).filter((l) => l.type === type) }));
       const falseDeaths = Object.fromEntries(NODES.map((node, i) => [node, during[i]!.all('peer-dead').length]));
       const tally = (type: string) => during.reduce((a, d) => a + d.all(type).length, 0);
+      const engineStalls: EngineStall[] = during.flatMap((d, i) =>
+        d.all('own-stall').map((l) => ({ node: NODES[i]!, mono: l.mono as number, lateMs: l.lateMs as number, cause: l.cause as EngineStall['cause'] })),
+      );
+      const stalls = probeRun ? correlate(engineStalls, probeRun) : correlate(engineStalls, { lates: [], steals: [], wakes: [] });
+      const deaths = during.flatMap((d, i) =>
+        d.all('peer-dead').map((l) => {
+          const mono = l.mono as number;
+          const of = l.node as string;
+          return { by: NODES[i]!, of, mono, senderStalls: stalls.filter((s) => s.node === of && s.mono <= mono + timing.deadtimeMs && s.mono >= mono - 3 * timing.deadtimeMs) };
+        }),
+      );
       drivers.closeAll();
       const file = await capture.stop();
       const parsed = readCapture(fs.readFileSync(file));
@@ -86,6 +107,9 @@ export async function runSoak(kind: TransportKind, timing: Timing, minutes: numb
         captureDrops: tcpdumpDrops(capture.process.stderrPath),
         realtimeThreads: rt,
         stealMs: steal,
+        stalls,
+        deaths,
+        probe: probeRun ? probeSummary(probeRun) : null,
       };
     } finally {
       drivers.closeAll();

@@ -8,6 +8,7 @@
 // handshake. Log texts are heartbeat's (spec §12.3) unless a line says it is hbd's own.
 import type { Level } from '../log/levels';
 import type { RetransmitResult, TransportEvent } from '../transport/types';
+import { describeStall } from '../transport/stall-cause';
 import { ackMessage, nakRexmitMessage, repnodesMessage, reqnodesMessage, rexmitMessage, type NakReason } from '../wire/builders';
 import { get, getDec, getHex } from '../wire/message';
 import type { Message } from '../wire/types';
@@ -332,7 +333,7 @@ export class Membership {
         this.setLink(e.node, e.link, e.type === 'link-up' ? 'up' : 'dead', out);
         break;
       case 'own-stall':
-        log(out, 'WARN', `hbd: this node itself ran ${Math.round(e.lateMs)} ms late (CPU starvation or VM pause?); no peer is declared dead until it could have been heard again`);
+        log(out, 'WARN', `hbd: this node itself ran ${Math.round(e.lateMs)} ms late (${e.cause ? describeStall(e.lateMs, e.cause) : 'CPU starvation or VM pause?'}); no peer is declared dead until it could have been heard again`);
         break;
       case 'auth-fail':
         if (e.node !== null && !this.cfg.nodes.includes(e.node) && !this.peers.get(e.node)?.ping) {

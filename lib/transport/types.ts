@@ -28,8 +28,26 @@ export type LivenessEvent =
   | { readonly type: 'replay'; readonly node: string; readonly generation: number; readonly currentGeneration: number }
   | { readonly type: 'link-up'; readonly node: string; readonly link: string }
   | { readonly type: 'link-dead'; readonly node: string; readonly link: string }
-  /** The transport itself woke late (CPU starvation, VM pause): deadlines were extended. */
-  | { readonly type: 'own-stall'; readonly lateMs: number };
+  /**
+   * The transport itself woke late (CPU starvation, VM pause): deadlines were extended. The native
+   * engine adds what the kernel counted for its thread meanwhile (lib/transport/stall-cause.ts).
+   */
+  | { readonly type: 'own-stall'; readonly lateMs: number; readonly cause?: StallCause };
+
+/** The native engine thread's counters from its previous wake-up to the late one (native/thread_stats.h). */
+export interface StallCause {
+  /** Runnable, but another task had the CPU. */
+  readonly runDelayMs: number;
+  /** Preempted. */
+  readonly involuntary: number;
+  /** Slept: once in epoll_wait, more when blocked on a lock. */
+  readonly voluntary: number;
+  readonly minorFaults: number;
+  readonly majorFaults: number;
+  readonly cpu: number;
+  /** The previous wake-up's own work, ms. */
+  readonly busyMs: number;
+}
 
 export type TransportEvent = EventTime &
   (
