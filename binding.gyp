@@ -25,6 +25,7 @@
         "native/engine_outbox.cc",
         "native/engine_plan.cc",
         "native/engine_receive.cc",
+        "native/engine_sentinel.cc",
         "native/media.cc",
         "native/ndisc.cc",
         "native/netlink.cc",

@@ -3,6 +3,8 @@
 #pragma once
 #include <time.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -50,6 +52,9 @@ inline Nanos MsToNanosCeil(double ms) {
   const Nanos whole = static_cast<Nanos>(ns);
   return static_cast<double>(whole) < ns ? whole + 1 : whole;
 }
+
+// Rounded and saturating, as MsToNanosCeil: no timing from a peer or an option may wrap around.
+inline Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::clamp(std::round(ms * 1e6), -kMaxNanosDouble, kMaxNanosDouble)); }
 
 inline double MonoNowMs() { return NanosToMs(MonoNanos()); }
 

@@ -47,8 +47,6 @@ std::vector<std::string> Peers(const LivenessConfig& c) {
   return peers;
 }
 
-// Saturating, as MsToNanosCeil: no timing from a peer or an option may wrap around.
-Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::clamp(std::round(ms * 1e6), -kMaxNanosDouble, kMaxNanosDouble)); }
 
 // The first slot of t0 + k·period strictly after `now`: missed slots are skipped, not sent in a burst.
 Nanos NextSlot(Nanos t0, Nanos period, Nanos now) { return t0 + ((now - t0) / period + 1) * period; }
@@ -184,6 +182,7 @@ void Engine::CloseAll() {
   for (auto& m : media_) m->Close();
   if (ping_) ping_->Close();
   linkWatch_.Close();
+  threadStats_.Close();
   watchdog_ = NotifySocket();
   timerFd_.reset();
   wakeFd_.reset();
@@ -291,6 +290,8 @@ void Engine::Run() {
   t0_ = MonoNanos();
   wokeAt_ = t0_;
   busy_ = 0;
+  beatSlot_ = 0;  // the st=init status below
+  if (auto e = StartSentinel()) events.push_back(Now(WarningEvent{*e}));
   // heartbeat's first status says st=init (hb_add_deadtime() sends it before set_local_status(up)):
   // peers that still count us active see the restart in it. Then the beat goes on at t0 + keepalive.
   {
@@ -312,6 +313,7 @@ void Engine::Run() {
   stallStopped_ = false;
   ownStallAt_ = 0;
   while (!stopping_.load()) Loop(events);
+  if (sentinel_.joinable()) sentinel_.join();
   // What JS sent just before stop() (the shutdone notice) still goes out: Loop returns on
   // stopping_ before it flushes.
   FlushOutbox(events);
@@ -396,17 +398,23 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     ThreadCounters counters;
     if (threadStats_.open() && threadStats_.Read(&counters)) {
       const ThreadCounters d = Delta(atTimerWake_, counters);
-      for (LivenessEvent& e : stall) e.cause = StallCause{NanosToMs(d.runDelay), d.involuntary, d.voluntary, d.minorFaults, d.majorFaults, d.cpu, NanosToMs(busy_)};
+      const int64_t covered = sentinelBeats_.load(std::memory_order_relaxed);
+      for (LivenessEvent& e : stall) e.cause = StallCause{NanosToMs(d.runDelay), d.involuntary, d.voluntary, d.minorFaults, d.majorFaults, d.cpu, NanosToMs(busy_), covered - sentinelBeatsAtTimerWake_};
       atTimerWake_ = counters;
+      sentinelBeatsAtTimerWake_ = covered;
     }
     AppendLiveness(std::move(stall), now, events);
   } else if (timerFired && threadStats_.open()) {
     // The baseline for the next stall, at timer wake-ups only (a stall is seen at one): packet
     // wake-ups, as frequent again, pay nothing.
     threadStats_.Read(&atTimerWake_);
+    sentinelBeatsAtTimerWake_ = sentinelBeats_.load(std::memory_order_relaxed);
   }
-  if (linkChanged) OnLinkChanges(events);
-  RetryReopens(now, events);
+  {
+    std::lock_guard<PiMutex> lock(mediaMu_);  // the sentinel sends on them (engine_sentinel.cc)
+    if (linkChanged) OnLinkChanges(events);
+    RetryReopens(now, events);
+  }
   authFails_.Flush(NanosToMs(now), NanosToMs(now + RealtimeOffset()), &events);
 
   Settings s;
@@ -425,9 +433,13 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   statuses_.FlushDue(NanosToMs(now), &events);
   CheckJsStall(now, events);
   FeedWatchdog(now, events);
-  const bool beatDue = now >= nextBeat_;
-  if (beatDue) nextBeat_ = NextSlot(t0_, MsToNanos(opts_.liveness.keepaliveMs), now);
-  if ((beatDue || s.statusNow) && !stallStopped_) SendStatus(s, events);
+  const Nanos period = MsToNanos(opts_.liveness.keepaliveMs);
+  bool beat = false;
+  if (now >= nextBeat_) {
+    nextBeat_ = NextSlot(t0_, period, now);
+    beat = ClaimSlot((now - t0_) / period);  // false: the sentinel sent this one
+  }
+  if ((beat || s.statusNow) && !stallStopped_) SendStatus(s, events);
   FlushOutbox(events);
 
   // The timer fired for this deadline: judge at the deadline itself (no float rounding below it).
@@ -498,14 +510,18 @@ void Engine::DrainPing(Nanos now, std::vector<EngineEvent>& events) {
   events.push_back(Now(MediaErrorEvent{"ping", *err, Describe(*err)}));
 }
 
-void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
+Message Engine::StatusMessage(const Settings& s) const {
   Message m;
   SetField(m, "t", FieldType::String, "status");
   SetField(m, "st", FieldType::String, s.status);
   SetField(m, "dt", FieldType::String, Hex(std::llround(opts_.liveness.deadtimeMs + s.bumpMs)));
   if (s.flowControl) SetField(m, "protocol", FieldType::String, "1");
+  return m;
+}
+
+void Engine::SendStatus(const Settings& s, std::vector<EngineEvent>& events) {
   int64_t ts = 0;
-  auto r = outbox_.Send(std::move(m), &ts);
+  auto r = outbox_.Send(StatusMessage(s), &ts);
   if (auto* err = std::get_if<EncodeError>(&r)) {
     events.push_back(Now(WarningEvent{SysError{"encode", EINVAL, "status message: " + err->detail}}));
     return;

@@ -5,6 +5,8 @@
 // leave through the EventSink, which must never block (native/engine_js.cc batches them into one
 // ThreadSafeFunction).
 #pragma once
+#include <sched.h>
+
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -136,6 +138,15 @@ class Engine {
   void RunTakeoverPlans(size_t from, double deadAtMs, std::vector<EngineEvent>& events);
   void FireAnnouncements(Nanos now, std::vector<EngineEvent>& events);
 
+  // native/engine_sentinel.cc: the beat sentinel on another CPU, for short deadtimes.
+  bool WantsSentinel() const;
+  Nanos SentinelLag() const;
+  std::optional<SysError> StartSentinel();  // from the engine thread, which it pins
+  void RunSentinel();
+  // True for the first caller for a beat slot (t0 + slot·keepalive): that one sends it.
+  bool ClaimSlot(int64_t slot);
+  Message StatusMessage(const Settings& s) const;
+
   const EngineOptions opts_;
   const EventSink sink_;
   std::optional<Liveness> liveness_;  // created by Start(): initdead counts from there
@@ -175,6 +186,14 @@ class Engine {
   std::atomic<Nanos> lastCheckIn_{0};
   std::thread thread_;
   bool started_ = false;
+  // The beat sentinel (engine_sentinel.cc). mediaMu_ orders its sends against the engine thread's
+  // opening, closing and re-addressing of media; the engine thread's own sends need no lock.
+  std::thread sentinel_;
+  cpu_set_t sentinelCpus_{};
+  PiMutex mediaMu_;
+  std::atomic<int64_t> beatSlot_{0};         // the last beat slot claimed
+  std::atomic<int64_t> sentinelBeats_{0};    // statuses the sentinel sent for the engine thread
+  int64_t sentinelBeatsAtTimerWake_ = 0;     // engine thread: for the stall's count
 
   // Engine-thread state.
   Nanos t0_ = 0;          // origin of the beat schedule t0 + k·keepalive
@@ -185,7 +204,7 @@ class Engine {
   Nanos lastDrain_ = 0;   // every socket was empty at this time
   Nanos lastArrival_ = 0; // the latest arrival time handed to liveness
   Nanos ownStallAt_ = 0;  // when the engine last detected its own stall
-  bool stallStopped_ = false;
+  std::atomic<bool> stallStopped_{false};  // also read by the sentinel
   bool timerFailed_ = false;
   // The cause of a late wake-up (thread_stats.h): counters read at each timer wake, compared on a stall.
   ThreadStats threadStats_;

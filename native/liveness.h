@@ -33,6 +33,7 @@ struct StallCause {
   int64_t majorFaults = 0;
   int cpu = -1;
   double busyMs = 0;         // the previous wake-up's work, from its wake to its next epoll_wait
+  int64_t sentinelBeats = 0; // statuses the beat sentinel sent meanwhile (engine_sentinel.cc)
 };
 
 struct LivenessEvent {

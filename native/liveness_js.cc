@@ -155,6 +155,7 @@ void SetLivenessEventFields(Napi::Object o, const LivenessEvent& e) {
       c.Set("majorFaults", JsInt(env, e.cause->majorFaults));
       c.Set("cpu", Napi::Number::New(env, e.cause->cpu));
       c.Set("busyMs", Napi::Number::New(env, e.cause->busyMs));
+      c.Set("sentinelBeats", JsInt(env, e.cause->sentinelBeats));
       o.Set("cause", c);
     }
     return;

@@ -30,6 +30,7 @@ class ThreadStats {
   // From the thread to watch: /proc/thread-self names the opening thread.
   std::optional<SysError> Open();
   bool open() const { return schedstat_.valid(); }
+  void Close() { schedstat_.reset(); }
   // False when the reading failed (the thread's counters then stay as they were).
   bool Read(ThreadCounters* out) const;
 

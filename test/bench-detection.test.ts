@@ -292,7 +292,7 @@ test('wake probe: its output parsed, each engine stall laid beside the probe on 
     ].join('\n'),
   );
   assert.deepEqual(probe.wakes, [100, 100]);
-  const cause = { runDelayMs: 7, involuntary: 0, voluntary: 1, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.1 };
+  const cause = { runDelayMs: 7, involuntary: 0, voluntary: 1, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.1, sentinelBeats: 0 };
   const [hit, miss] = correlate(
     [
       { node: 'n1', mono: 1001, lateMs: 7.8, cause },

@@ -667,6 +667,38 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       t.diagnostic(`own-stall ${(stall.lateMs as number).toFixed(0)} ms late; ${queued.length} queued statuses stamped in the freeze's middle ${(resumedAt - stallStart - 2 * DEADTIME).toFixed(0)} ms`);
     }));
 
+  test("the engine thread's CPU taken for 3 × deadtime: the beat sentinel on the other CPU beats for it, the peer declares no death", { timeout: 60_000 }, (t) => {
+    if (/libasan/.test(process.env.LD_PRELOAD ?? '')) return t.skip('a timing test: under ASan (npm run test:sanitize) the instrumented engine is too slow for its bounds');
+    if (os.availableParallelism() < 2) return t.skip('the beat sentinel needs a second CPU');
+    // A short deadtime turns the sentinel on (engine_sentinel.cc): the engine thread runs on CPU 0,
+    // the sentinel on the last CPU. A SCHED_FIFO 90 busy loop pinned to CPU 0 then takes the engine
+    // thread's CPU as a hypervisor would; n2 is moved to the last CPU first, so that it goes on judging.
+    const fast = { keepaliveMs: 5, deadtimeMs: 30 };
+    const hogMs = 3 * fast.deadtimeMs;
+    return withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, { ...peerConfig(1), ...fast, stallLimitMs: 5000, realtime: true });
+      const b = await startPeer(lab, 2, { ...peerConfig(2), ...fast, stallLimitMs: 5000, realtime: true });
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      const last = os.availableParallelism() - 1;
+      const moved = cp.spawnSync('taskset', ['-a', '-p', '-c', String(last), String(b.proc.pid)], { encoding: 'utf8' });
+      assert.equal(moved.status, 0, `taskset: ${moved.stderr}`);
+      const markA = a.lines().length;
+      const markB = b.lines().length;
+      const hog = cp.spawnSync('python3', ['-c', `import os, time\nos.sched_setaffinity(0, {0})\nos.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(90))\nend = time.monotonic() + ${hogMs / 1000}\nwhile time.monotonic() < end: pass`], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(hog.status, 0, `the CPU hog: ${hog.stderr}`);
+      await a.waitFor('own-stall', of('own-stall'), WAIT, markA);
+      await new Promise((r) => setTimeout(r, 2 * fast.deadtimeMs));
+      const stalls = a.lines().slice(markA).filter(of('own-stall'));
+      const stall = stalls.reduce((x, y) => ((y.lateMs as number) > (x.lateMs as number) ? y : x));
+      const cause = stall.cause as StallCause;
+      assert.ok((stall.lateMs as number) >= hogMs / 2, `own-stalls ${JSON.stringify(stalls)}`);
+      assert.equal(classifyStall(stall.lateMs as number, cause), 'preempted', `cause ${JSON.stringify(cause)}`);
+      assert.ok(cause.sentinelBeats >= hogMs / fast.keepaliveMs / 2, `the sentinel sent ${cause.sentinelBeats} statuses in ${String(stall.lateMs)} ms`);
+      assert.deepEqual(b.lines().slice(markB).filter(of('peer-dead')), [], 'n2 heard n1 throughout');
+      t.diagnostic(`engine thread ${(stall.lateMs as number).toFixed(1)} ms off its CPU; the sentinel sent ${cause.sentinelBeats} statuses meanwhile`);
+    });
+  });
+
   test('an interface deleted and re-created: media-error, media-reopened with the new ifindex, beats again', { timeout: 60_000 }, () =>
     withLab({ nodes: 2 }, async (lab) => {
       const a = await startPeer(lab, 1, peerConfig(1));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { classifyStall, describeStall } from '../lib/transport/stall-cause';
 import type { StallCause } from '../lib/transport/types';
 
-const quiet: StallCause = { runDelayMs: 0.02, involuntary: 0, voluntary: 1, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.05 };
+const quiet: StallCause = { runDelayMs: 0.02, involuntary: 0, voluntary: 1, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.05, sentinelBeats: 0 };
 
 test('a late wake with flat counters is the machine (stopped process, paused VM, late timer)', () => {
   assert.equal(classifyStall(9.4, quiet), 'machine');
@@ -21,4 +21,5 @@ test("the engine's own work: busy, blocked (more sleeps than epoll's), page-ins 
   assert.equal(classifyStall(8, { ...quiet, busyMs: 7.5, voluntary: 3 }), 'blocked');
   assert.equal(classifyStall(8, { ...quiet, runDelayMs: 7, majorFaults: 1 }), 'page-faults');
   assert.match(describeStall(8, { ...quiet, busyMs: 7.5, voluntary: 3 }), /blocked \(a lock or I\/O\).*2 extra sleeps/);
+  assert.match(describeStall(8, { ...quiet, sentinelBeats: 3 }), /the beat sentinel on another CPU sent 3 statuses meanwhile$/);
 });

@@ -41,7 +41,7 @@ export interface TargetVerdict {
 /** Each own stall of a soak beside the probe, and each false death with its sender's stalls. */
 export function stallLines(r: SoakResult): string[] {
   const stall = (s: StallEvidence) =>
-    `${s.node} ${f(s.lateMs)} ms late on CPU ${s.cause?.cpu ?? '?'}: ${s.kind ?? 'no counters'}${s.cause ? ` (run-queue ${f(s.cause.runDelayMs)} ms, ${s.cause.involuntary} preemptions, ${s.cause.minorFaults + s.cause.majorFaults} faults, work ${f(s.cause.busyMs)} ms)` : ''}; probe late ${f(s.probeSameCpuMs)} ms on that CPU, ${f(s.probeOtherCpuMs)} ms on another; steal ${s.stealTicks ?? '?'} ticks`;
+    `${s.node} ${f(s.lateMs)} ms late on CPU ${s.cause?.cpu ?? '?'}: ${s.kind ?? 'no counters'}${s.cause ? ` (run-queue ${f(s.cause.runDelayMs)} ms, ${s.cause.involuntary} preemptions, ${s.cause.minorFaults + s.cause.majorFaults} faults, work ${f(s.cause.busyMs)} ms, sentinel beats ${s.cause.sentinelBeats})` : ''}; probe late ${f(s.probeSameCpuMs)} ms on that CPU, ${f(s.probeOtherCpuMs)} ms on another; steal ${s.stealTicks ?? '?'} ticks`;
   const lines = r.stalls.map((s) => `stall: ${stall(s)}`);
   for (const d of r.deaths) lines.push(`false death of ${d.of} by ${d.by}: ${d.senderStalls.length ? d.senderStalls.map((s) => `${d.of} stalled ${f(s.lateMs)} ms (${s.kind ?? '?'})`).join('; ') : `no stall of ${d.of}'s engine around it`}`);
   if (r.probe) lines.push(`probe (SCHED_FIFO, every 1 ms, per CPU): wakes ${r.probe.wakes.join('/')}, late > 1 ms ${r.probe.over1ms.join('/')}, > 2 ms ${r.probe.over2ms.join('/')}, > 5 ms ${r.probe.over5ms.join('/')}, worst ${r.probe.maxMs.map((m) => f(m)).join('/')} ms; with > 1 ms on a run queue: ${r.probe.runQueueOver1ms}`);

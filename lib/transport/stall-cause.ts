@@ -28,5 +28,6 @@ const DESCRIPTIONS: Record<StallKind, string> = {
 export function describeStall(lateMs: number, c: StallCause): string {
   const kind = classifyStall(lateMs, c);
   const faults = c.minorFaults + c.majorFaults;
-  return `${DESCRIPTIONS[kind]} (waited ${c.runDelayMs.toFixed(1)} ms for CPU ${c.cpu}, ${c.involuntary} preemptions, ${Math.max(0, c.voluntary - 1)} extra sleeps, ${faults} page faults, previous work ${c.busyMs.toFixed(2)} ms)`;
+  const covered = c.sentinelBeats > 0 ? `; the beat sentinel on another CPU sent ${c.sentinelBeats} status${c.sentinelBeats === 1 ? '' : 'es'} meanwhile` : '';
+  return `${DESCRIPTIONS[kind]} (waited ${c.runDelayMs.toFixed(1)} ms for CPU ${c.cpu}, ${c.involuntary} preemptions, ${Math.max(0, c.voluntary - 1)} extra sleeps, ${faults} page faults, previous work ${c.busyMs.toFixed(2)} ms)${covered}`;
 }

@@ -47,6 +47,8 @@ export interface StallCause {
   readonly cpu: number;
   /** The previous wake-up's own work, ms. */
   readonly busyMs: number;
+  /** Statuses the beat sentinel (a second engine thread on another CPU) sent meanwhile. */
+  readonly sentinelBeats: number;
 }
 
 export type TransportEvent = EventTime &
