@@ -48,6 +48,16 @@ export function stallLines(r: SoakResult): string[] {
   return lines;
 }
 
+/** The stalls of a soak in one line: counted by cause, how many the probe confirms, beats covered. */
+export function stallSummary(r: SoakResult): string {
+  const kinds = new Map<string, number>();
+  for (const s of r.stalls) kinds.set(s.kind ?? 'no counters', (kinds.get(s.kind ?? 'no counters') ?? 0) + 1);
+  const confirmed = r.stalls.filter((s) => Math.max(s.probeSameCpuMs, s.probeOtherCpuMs) >= s.lateMs / 2).length;
+  const covered = r.stalls.reduce((a, s) => a + (s.cause?.sentinelBeats ?? 0), 0);
+  const byKind = [...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  return `own stalls by cause: ${byKind}; the wake probe was as late at the same moment in ${confirmed} of ${r.stalls.length}; the beat sentinel sent ${covered} statuses during them`;
+}
+
 export function judgeTargets(cells: readonly (CellResult & { label: string })[], soak: SoakResult | null, fastSoak: SoakResult | null = null): TargetVerdict[] {
   const p99Target = (kind: string, limitMs: number): TargetVerdict => {
     const mine = cells.filter((c) => c.survivor === kind && c.victim === kind && (kind !== 'native' || c.realtime) && c.overshootMs.p99 !== null);
@@ -65,7 +75,10 @@ export function judgeTargets(cells: readonly (CellResult & { label: string })[],
   const fastSoakTarget: TargetVerdict = {
     target: `zero false deaths in 10 minutes at ${timingLabel(FASTEST)} under saturated cores (native)`,
     met: fastSoak === null ? null : fastSoak.minutes >= 10 && Object.values(fastSoak.falseDeaths).every((n) => n === 0),
-    detail: fastSoak === null ? ['no fast soak was run'] : [`${soakLine(fastSoak)}${fastSoak.minutes < 10 ? ' (shorter than the 10 minutes of the target)' : ''}`, ...stallLines(fastSoak)],
+    detail:
+      fastSoak === null
+        ? ['no fast soak was run']
+        : [`${soakLine(fastSoak)}${fastSoak.minutes < 10 ? ' (shorter than the 10 minutes of the target)' : ''}`, stallSummary(fastSoak), ...stallLines(fastSoak).filter((l) => !l.startsWith('stall: '))],
   };
   return [p99Target('native', 0.5), p99Target('ts', 5), soakTarget, fastSoakTarget];
 }

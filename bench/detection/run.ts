@@ -20,7 +20,7 @@ import { HeartbeatSurvivor } from './heartbeat-survivor';
 import { describeLoad } from './load';
 import { machine, stealMs, uptime } from './machine';
 import { parseOptions, selected, UsageError, USAGE, type Options } from './options';
-import { HEARTBEAT_METHOD, judgeTargets, methodText, soakLine, table } from './report';
+import { HEARTBEAT_METHOD, judgeTargets, methodText, soakLine, stallSummary, table } from './report';
 import { runSoak, searchSmallest, type SearchResult, type SoakResult } from './soak';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -124,7 +124,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const out: string[] = [table(cells), ''];
   if (soak) out.push(`soak: ${soakLine(soak)}`);
-  if (fastSoak) out.push(`fast soak: ${soakLine(fastSoak)}`);
+  if (fastSoak) out.push(`fast soak: ${soakLine(fastSoak)}`, `  ${stallSummary(fastSoak)}`);
   if (search) {
     for (const r of search.runs) out.push(`search: ${soakLine(r)}`);
     out.push(`smallest timing without a false death over ${search.minutesEach} min: ${search.smallest ?? 'none of those tried'}`);

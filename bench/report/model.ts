@@ -68,6 +68,8 @@ export interface DetectionJson {
   readonly notMeasured: Record<string, string | null>;
   readonly cells: readonly DetectionCell[];
   readonly soak: DetectionSoak | null;
+  /** The 2ms/10ms soak with the wake probe (absent from runs before it existed). */
+  readonly fastSoak?: DetectionSoak | null;
   readonly search: { readonly minutesEach: number; readonly runs: readonly DetectionSoak[]; readonly smallest: string | null } | null;
   /** The targets as the bench judged them (met null: not measured). */
   readonly targets?: readonly { readonly target: string; readonly met: boolean | null; readonly detail: readonly string[] }[];

@@ -122,7 +122,7 @@ function detection(b: Builder, run: BenchRun | undefined): void {
     // The jitter is the victim's: a heartbeat-survivor cell measures an hbd victim's sending.
     const jitterLabel = (c: DetectionCell) => `${systemName(c.victim)}${c.realtime ? '' : ' (rt off)'} ${c.timing} ${c.load}${c.victim === c.survivor ? '' : ` (vs ${systemName(c.survivor)})`}`;
     b.plot('jitter.svg', rangePlot('Keepalive send jitter on the wire, per sender and load', '|interval − keepalive|, ms', d.cells.map((c): RangeRow => ({ label: jitterLabel(c), ...c.jitterMs }))), 'keepalive jitter per sender and load');
-    const soaks: DetectionSoak[] = [...(d.soak ? [d.soak] : []), ...(d.search?.runs ?? [])];
+    const soaks: DetectionSoak[] = [...(d.soak ? [d.soak] : []), ...(d.fastSoak ? [d.fastSoak] : []), ...(d.search?.runs ?? [])];
     b.plot(
       'false-deaths.svg',
       barChart('False deaths (nodes declared dead that were not killed)', 'count', [
