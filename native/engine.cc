@@ -351,6 +351,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
 
   epoll_event ready[16];
   busy_ = MonoNanos() - wokeAt_;
+  waitsSinceTimerWake_++;
   const int n = epoll_wait(epoll_.get(), ready, 16, timeoutMs);
   const Nanos now = MonoNanos();
   wokeAt_ = now;
@@ -399,9 +400,12 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     if (threadStats_.open() && threadStats_.Read(&counters)) {
       const ThreadCounters d = Delta(atTimerWake_, counters);
       const int64_t covered = sentinelBeats_.load(std::memory_order_relaxed);
-      for (LivenessEvent& e : stall) e.cause = StallCause{NanosToMs(d.runDelay), d.involuntary, d.voluntary, d.minorFaults, d.majorFaults, d.cpu, NanosToMs(busy_), covered - sentinelBeatsAtTimerWake_};
+      // Every epoll_wait may have slept once; what slept beyond those was blocked.
+      const int64_t blocked = std::max<int64_t>(0, d.voluntary - waitsSinceTimerWake_);
+      for (LivenessEvent& e : stall) e.cause = StallCause{NanosToMs(d.runDelay), d.involuntary, blocked, d.minorFaults, d.majorFaults, d.cpu, NanosToMs(busy_), covered - sentinelBeatsAtTimerWake_};
       atTimerWake_ = counters;
       sentinelBeatsAtTimerWake_ = covered;
+      waitsSinceTimerWake_ = 0;
     }
     AppendLiveness(std::move(stall), now, events);
   } else if (timerFired && threadStats_.open()) {
@@ -409,9 +413,12 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
     // wake-ups, as frequent again, pay nothing.
     threadStats_.Read(&atTimerWake_);
     sentinelBeatsAtTimerWake_ = sentinelBeats_.load(std::memory_order_relaxed);
+    waitsSinceTimerWake_ = 0;
   }
-  {
-    std::lock_guard<PiMutex> lock(mediaMu_);  // the sentinel sends on them (engine_sentinel.cc)
+  if (linkChanged || NextReopen() <= now) {
+    // Only then: the sentinel sends under this lock (engine_sentinel.cc), and a sentinel whose CPU
+    // is taken away while it holds the lock must not stall this thread on every wake-up.
+    std::lock_guard<PiMutex> lock(mediaMu_);
     if (linkChanged) OnLinkChanges(events);
     RetryReopens(now, events);
   }

@@ -194,6 +194,7 @@ class Engine {
   std::atomic<int64_t> beatSlot_{0};         // the last beat slot claimed
   std::atomic<int64_t> sentinelBeats_{0};    // statuses the sentinel sent for the engine thread
   int64_t sentinelBeatsAtTimerWake_ = 0;     // engine thread: for the stall's count
+  int64_t waitsSinceTimerWake_ = 0;          // engine thread: epoll_waits since atTimerWake_
 
   // Engine-thread state.
   Nanos t0_ = 0;          // origin of the beat schedule t0 + k·keepalive

@@ -28,7 +28,7 @@ struct LivenessConfig {
 struct StallCause {
   double runDelayMs = 0;     // runnable, but another task had the CPU
   int64_t involuntary = 0;   // preempted
-  int64_t voluntary = 0;     // slept: once in epoll_wait, more when blocked on a lock
+  int64_t blockedSleeps = 0; // sleeps beyond the engine's epoll_waits: blocked on a lock or I/O
   int64_t minorFaults = 0;
   int64_t majorFaults = 0;
   int cpu = -1;

@@ -150,7 +150,7 @@ void SetLivenessEventFields(Napi::Object o, const LivenessEvent& e) {
       Napi::Object c = Napi::Object::New(env);
       c.Set("runDelayMs", Napi::Number::New(env, e.cause->runDelayMs));
       c.Set("involuntary", JsInt(env, e.cause->involuntary));
-      c.Set("voluntary", JsInt(env, e.cause->voluntary));
+      c.Set("blockedSleeps", JsInt(env, e.cause->blockedSleeps));
       c.Set("minorFaults", JsInt(env, e.cause->minorFaults));
       c.Set("majorFaults", JsInt(env, e.cause->majorFaults));
       c.Set("cpu", Napi::Number::New(env, e.cause->cpu));

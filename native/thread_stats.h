@@ -1,5 +1,5 @@
 // Why the engine thread woke late, from the kernel's own accounting of it: time spent runnable but
-// not running (another task held the CPU), involuntary switches (preempted), voluntary switches
+// not running (waiting for its CPU), involuntary switches (preempted), voluntary switches
 // beyond the one sleep per wake (blocked on a lock or I/O), page faults. None of these move when
 // the hypervisor stops the whole virtual CPU: a late wake with all of them flat points outside
 // this machine's scheduler (steal). Read at each timer wake-up: two system calls (~4 µs), no allocation.

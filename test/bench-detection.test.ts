@@ -292,7 +292,7 @@ test('wake probe: its output parsed, each engine stall laid beside the probe on 
     ].join('\n'),
   );
   assert.deepEqual(probe.wakes, [100, 100]);
-  const cause = { runDelayMs: 7, involuntary: 0, voluntary: 1, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.1, sentinelBeats: 0 };
+  const cause = { runDelayMs: 7, involuntary: 0, blockedSleeps: 0, minorFaults: 0, majorFaults: 0, cpu: 1, busyMs: 0.1, sentinelBeats: 0 };
   const [hit, miss] = correlate(
     [
       { node: 'n1', mono: 1001, lateMs: 7.8, cause },
@@ -300,7 +300,7 @@ test('wake probe: its output parsed, each engine stall laid beside the probe on 
     ],
     probe,
   );
-  assert.deepEqual([hit!.kind, hit!.probeSameCpuMs, hit!.probeOtherCpuMs, hit!.stealTicks], ['preempted', 8, 0, 1]);
+  assert.deepEqual([hit!.kind, hit!.probeSameCpuMs, hit!.probeOtherCpuMs, hit!.stealTicks], ['cpu-wait', 8, 0, 1]);
   assert.deepEqual([miss!.probeSameCpuMs, miss!.probeOtherCpuMs, miss!.stealTicks], [0, 0, null]);
   const sum = probeSummary(probe);
   assert.deepEqual([sum.over2ms, sum.over5ms, sum.maxMs, sum.runQueueOver1ms], [[1, 1], [0, 1], [3, 8], 1]);

@@ -40,8 +40,8 @@ export interface StallCause {
   readonly runDelayMs: number;
   /** Preempted. */
   readonly involuntary: number;
-  /** Slept: once in epoll_wait, more when blocked on a lock. */
-  readonly voluntary: number;
+  /** Sleeps beyond the engine's own epoll_waits: blocked on a lock or I/O. */
+  readonly blockedSleeps: number;
   readonly minorFaults: number;
   readonly majorFaults: number;
   readonly cpu: number;
