@@ -313,7 +313,7 @@ void Engine::Run() {
   stallStopped_ = false;
   ownStallAt_ = 0;
   while (!stopping_.load()) Loop(events);
-  if (sentinel_.joinable()) sentinel_.join();
+  StopSentinel();
   // What JS sent just before stop() (the shutdone notice) still goes out: Loop returns on
   // stopping_ before it flushes.
   FlushOutbox(events);
@@ -445,6 +445,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   if (now >= nextBeat_) {
     nextBeat_ = NextSlot(t0_, period, now);
     beat = ClaimSlot((now - t0_) / period);  // false: the sentinel sent this one
+    ArmSentinel(nextBeat_ + SentinelLag());
   }
   if ((beat || s.statusNow) && !stallStopped_) SendStatus(s, events);
   FlushOutbox(events);

@@ -143,6 +143,8 @@ class Engine {
   Nanos SentinelLag() const;
   std::optional<SysError> StartSentinel();  // from the engine thread, which it pins
   void RunSentinel();
+  void ArmSentinel(Nanos at);  // when the sentinel wakes next, unless re-armed before
+  void StopSentinel();
   // True for the first caller for a beat slot (t0 + slot·keepalive): that one sends it.
   bool ClaimSlot(int64_t slot);
   Message StatusMessage(const Settings& s) const;
@@ -190,6 +192,7 @@ class Engine {
   // opening, closing and re-addressing of media; the engine thread's own sends need no lock.
   std::thread sentinel_;
   cpu_set_t sentinelCpus_{};
+  Fd sentinelTimer_;  // its wake-up: a beat slot + lag, pushed on by the engine thread's beats
   PiMutex mediaMu_;
   std::atomic<int64_t> beatSlot_{0};         // the last beat slot claimed
   std::atomic<int64_t> sentinelBeats_{0};    // statuses the sentinel sent for the engine thread

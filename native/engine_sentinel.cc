@@ -7,7 +7,10 @@
 // claims the slot (beatSlot_) first sends it.
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 
@@ -20,7 +23,6 @@ namespace {
 
 // A pause shorter than this leaves deadtime enough on its own; above it the sentinel runs.
 constexpr double kSentinelSlackMs = 100;
-constexpr Nanos kStopCheck = 50000000;
 
 // The CPUs this process may run on; the sentinel takes the last, the engine thread the others.
 bool SplitCpus(cpu_set_t* engine, cpu_set_t* sentinel) {
@@ -55,10 +57,30 @@ std::optional<SysError> Engine::StartSentinel() {
   if (!WantsSentinel()) return std::nullopt;
   cpu_set_t engineCpus, sentinelCpus;
   if (!SplitCpus(&engineCpus, &sentinelCpus)) return std::nullopt;  // one CPU: nothing to fall back on
-  if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof engineCpus, &engineCpus)) return SysError{"pthread_setaffinity_np", rc, "the engine thread (the beat sentinel stays off)"};
+  sentinelTimer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+  if (!sentinelTimer_.valid()) return LastError("timerfd_create", "the beat sentinel (it stays off)");
+  if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof engineCpus, &engineCpus)) {
+    sentinelTimer_.reset();
+    return SysError{"pthread_setaffinity_np", rc, "the engine thread (the beat sentinel stays off)"};
+  }
   sentinelCpus_ = sentinelCpus;
+  ArmSentinel(t0_ + MsToNanos(opts_.liveness.keepaliveMs) + SentinelLag());
   sentinel_ = std::thread(&Engine::RunSentinel, this);
   return std::nullopt;
+}
+
+void Engine::ArmSentinel(Nanos at) {
+  if (!sentinelTimer_.valid()) return;
+  itimerspec spec{};
+  spec.it_value = ToTimespec(std::max<Nanos>(at, 1));
+  timerfd_settime(sentinelTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void Engine::StopSentinel() {
+  if (!sentinel_.joinable()) return;
+  ArmSentinel(1);  // at once: it sees stopping_
+  sentinel_.join();
+  sentinelTimer_.reset();
 }
 
 void Engine::RunSentinel() {
@@ -70,16 +92,13 @@ void Engine::RunSentinel() {
   const Nanos period = MsToNanos(opts_.liveness.keepaliveMs);
   const Nanos lag = SentinelLag();
   std::deque<std::string> sending;
-  int64_t slot = 1;
-  while (!stopping_.load()) {
-    // In steps of at most kStopCheck, so that Stop() waits no longer for this thread.
-    const Nanos target = t0_ + slot * period + lag;
-    const timespec at = ToTimespec(std::min(target, MonoNanos() + kStopCheck));
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);
-    const Nanos now = MonoNanos();
+  // The engine thread pushes this timer one slot on with every beat it passes (Loop), so while it
+  // is on time the sentinel never wakes: it costs one timerfd_settime per beat, no wake-up.
+  while (true) {
+    uint64_t expirations;
+    if (read(sentinelTimer_.get(), &expirations, sizeof expirations) < 0 && errno == EINTR) continue;
     if (stopping_.load()) break;
-    if (now < target) continue;
-    const int64_t due = (now - lag - t0_) / period;  // the latest slot past its lag
+    const int64_t due = (MonoNanos() - lag - t0_) / period;  // the latest slot past its lag
     if (!stallStopped_.load() && ClaimSlot(due)) {
       Settings s;
       {
@@ -99,7 +118,7 @@ void Engine::RunSentinel() {
         sentinelBeats_.fetch_add(1, std::memory_order_relaxed);
       }
     }
-    slot = due + 1;
+    ArmSentinel(t0_ + (due + 1) * period + lag);
   }
 }
 
