@@ -571,7 +571,10 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       const b = await startPeer(lab, 2, peerConfig(2));
       await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
 
-      // What n1 puts on the wire, as n2 decoded it: spec §5.1 and §4, in heartbeat's order.
+      // What n1 puts on the wire, as n2 decoded it: spec §5.1 and §4, in heartbeat's order. The
+      // peer prints the status line just after the peer-up line (it goes active in between):
+      // waited for, not assumed already written.
+      await b.waitFor('a status of n1', of('status', 'n1'), WAIT);
       const status = b.lines().find(of('status', 'n1'))!;
       const fields = status.message as { name: string; value: string }[];
       const text = (name: string) => Buffer.from(fields.find((f) => f.name === name)!.value, 'hex').toString('latin1');
@@ -589,6 +592,7 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       assert.deepEqual(probeFields.map((f) => f.name), ['t', 'dest', 'destuuid', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
       assert.equal(probeFields.find((f) => f.name === 'destuuid')!.value, peerConfig(2).uuid);
       assert.equal(probe.forUs, true);
+      await a.waitFor('sent', of('sent'), WAIT);  // printed after send() returned: maybe after n2 printed the probe
       assert.equal(probe.seq, a.lines().find(of('sent'))!.seq);
 
       assert.ok(a.proc.kill('SIGUSR1'));
