@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/ip.h>
@@ -197,15 +198,25 @@ std::optional<SysError> Medium::Send(const std::string& bytes) {
 std::optional<SysError> Medium::DropOwn(const sockaddr_in& own) {
   ownFilterTried_ = true;
   // Classic BPF on a UDP socket sees the datagram from its UDP header (offset 0: the source
-  // port); the IP header is reached through SKF_NET_OFF (offset 12: the source address).
+  // port); the IP header is reached through SKF_NET_OFF (offset 12: the source address), the
+  // packet's type and input device through SKF_AD_OFF. Only a copy that never left this host is
+  // dropped: the kernel's loopback copy of a broadcast or multicast we sent (PACKET_LOOPBACK), or
+  // a datagram that came in on lo (ucast to an address of our own). `own` is the source of an
+  // authenticated packet claiming our name, which anyone can replay from a peer's address and
+  // port: a packet from the wire must never match, or the kernel would drop that peer's beats.
+  constexpr uint32_t kLoopbackIfindex = 1;  // lo's in every namespace (the kernel's LOOPBACK_IFINDEX)
   const uint32_t addr = ntohl(own.sin_addr.s_addr);
   const uint32_t port = ntohs(own.sin_port);
   sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF) + SKF_AD_PKTTYPE),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_LOOPBACK, 2, 0),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF) + SKF_AD_IFINDEX),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kLoopbackIfindex, 0, 5),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_NET_OFF) + 12),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, addr, 0, 3),
       BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 0),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0),           // ours: dropped by the kernel
+      BPF_STMT(BPF_RET | BPF_K, 0),           // ours, come back: dropped by the kernel
       BPF_STMT(BPF_RET | BPF_K, 0xffffffff),  // everything else, whole
   };
   sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};

@@ -60,8 +60,9 @@ class Medium {
   bool Receive(std::vector<uint8_t>& buffer, Datagram* out, std::optional<SysError>* err);
   // Our own broadcasts (and looped multicasts) come back to the receive socket, one wake-up of the
   // engine each for nothing. Given the source of one of them (an authenticated packet of ours),
-  // a socket filter makes the kernel drop every later datagram from that address and port. Tried
-  // once per open socket: true when it is to be tried (not yet attached nor failed).
+  // a socket filter makes the kernel drop every later copy from that address and port that never
+  // left this host (looped back, or in on lo); nothing that came from the wire. Tried once per
+  // open socket: true when it is to be tried (not yet attached nor failed).
   bool WantsOwnFilter() const { return open() && !ownFilterTried_; }
   std::optional<SysError> DropOwn(const sockaddr_in& own);
 

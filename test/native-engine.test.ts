@@ -566,6 +566,29 @@ async function startPeer(lab: Lab, i: number, cfg: PeerConfig): Promise<Peer> {
 
 const of = (type: string, node?: string) => (l: Line) => l.type === type && (node === undefined || l.node === node);
 
+/** A lab node's UDP sockets (its namespace's /proc/net/udp): local port and the kernel's drop count. */
+async function udpSockets(lab: Lab, i: number): Promise<{ port: number; drops: number }[]> {
+  const text = (await lab.node(i).exec(['cat', '/proc/net/udp'])).stdout;
+  return text
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const f = l.trim().split(/\s+/);
+      return { port: parseInt(f[1]!.split(':')[1]!, 16), drops: Number(f.at(-1)) };
+    });
+}
+
+// Sends one UDP datagram from a raw socket, whatever source port: argv dst, source port, dst port,
+// hex payload. The kernel fills in the IP header (the node's own address as source); checksum 0
+// is "none" in IPv4.
+const RAW_UDP_SEND = String.raw`
+import socket, struct, sys
+payload = bytes.fromhex(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.sendto(struct.pack('!HHHH', int(sys.argv[2]), int(sys.argv[3]), 8 + len(payload), 0) + payload, (sys.argv[1], 0))
+`;
+
 describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip }, () => {
   test('two engines see each other; a JS loop blocked for 3 × deadtime is no death; SIGKILL is, at deadtime', { timeout: 60_000 }, (t) =>
     withLab({ nodes: 2 }, async (lab) => {
@@ -573,7 +596,10 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       const b = await startPeer(lab, 2, peerConfig(2));
       await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
 
-      // What n1 puts on the wire, as n2 decoded it: spec §5.1 and §4, in heartbeat's order.
+      // What n1 puts on the wire, as n2 decoded it: spec §5.1 and §4, in heartbeat's order. The
+      // peer prints the status line just after the peer-up line (it goes active in between):
+      // waited for, not assumed already written.
+      await b.waitFor('a status of n1', of('status', 'n1'), WAIT);
       const status = b.lines().find(of('status', 'n1'))!;
       const fields = status.message as { name: string; value: string }[];
       const text = (name: string) => Buffer.from(fields.find((f) => f.name === name)!.value, 'hex').toString('latin1');
@@ -591,6 +617,7 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       assert.deepEqual(probeFields.map((f) => f.name), ['t', 'dest', 'destuuid', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
       assert.equal(probeFields.find((f) => f.name === 'destuuid')!.value, peerConfig(2).uuid);
       assert.equal(probe.forUs, true);
+      await a.waitFor('sent', of('sent'), WAIT);  // printed after send() returned: maybe after n2 printed the probe
       assert.equal(probe.seq, a.lines().find(of('sent'))!.seq);
 
       assert.ok(a.proc.kill('SIGUSR1'));
@@ -616,6 +643,47 @@ describe('native engine in the netns lab', { skip: labSkipReason() ?? nativeSkip
       const after = dead.mono - last.mono;
       t.diagnostic(`n2 declared dead ${after.toFixed(1)} ms after its last status (deadtime ${DEADTIME} ms)`);
       assert.ok(after >= DEADTIME - 0.01 && after <= DEADTIME + DEATH_SLACK_MS, `declared dead ${after.toFixed(1)} ms after the last status`);
+    }));
+
+  test('our own broadcasts come back and the kernel drops them (a socket filter); the peer is still heard', { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const a = await startPeer(lab, 1, peerConfig(1));
+      const b = await startPeer(lab, 2, peerConfig(2));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      const receiving = async () => (await udpSockets(lab, 1)).filter((s) => s.port === 694);
+      const before = await receiving();
+      assert.equal(before.length, 1, `n1 has one receive socket on port 694: ${JSON.stringify(before)}`);
+      const from = a.lines().length;
+      await new Promise((r) => setTimeout(r, 10 * KEEPALIVE));
+      const dropped = (await receiving())[0]!.drops - before[0]!.drops;
+      // n1 beat about 10 times meanwhile; every copy came back and was dropped (nothing else is).
+      assert.ok(dropped >= 5, `n1's receive socket dropped ${dropped} datagrams in ${10 * KEEPALIVE} ms (its own broadcasts: expected ≥ 5)`);
+      const heard = a.lines().slice(from).filter(of('status', 'n2')).length;
+      assert.ok(heard >= 5, `n1 heard ${heard} statuses of n2 meanwhile (expected ≥ 5)`);
+      assert.deepEqual(a.lines().filter((l) => l.type === 'warning' && l.syscall === 'setsockopt(SO_ATTACH_FILTER)'), [], 'the filter attached');
+    }));
+
+  test("a packet of ours replayed from a peer's address and port (ucast: ours never come back) does not make the kernel drop that peer", { timeout: 60_000 }, () =>
+    withLab({ nodes: 2 }, async (lab) => {
+      const ucast = (peer: number): Partial<PeerConfig> => ({ media: [{ kind: 'ucast', iface: 'eth0', peer: lab.node(peer).address() }] });
+      const a = await startPeer(lab, 1, peerConfig(1, ucast(2)));
+      const b = await startPeer(lab, 2, peerConfig(2, ucast(1)));
+      await Promise.all([a.waitFor('peer-up n2', of('peer-up', 'n2'), WAIT), b.waitFor('peer-up n1', of('peer-up', 'n1'), WAIT)]);
+      // n2's engine beats from one ephemeral port (its send socket), the only UDP socket of n2's
+      // namespace besides its receive socket on 694: the replay comes from there.
+      const sending = (await udpSockets(lab, 2)).filter((s) => s.port !== 694);
+      assert.equal(sending.length, 1, `n2 has one send socket: ${JSON.stringify(sending)}`);
+      // A genuine packet of n1 (the cluster key), as anyone on the segment could have captured it.
+      const keys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1' as const, key: Buffer.from('engine-lab') }] };
+      const replay = encode([str('t', 'status'), str('st', 'active'), str('src', 'n1'), str('seq', '1'), str('hg', '1'), str('ts', Math.floor(Date.now() / 1000).toString(16))], 'netstring+auth', keys);
+      const sent = await lab.node(2).exec(['python3', '-c', RAW_UDP_SEND, lab.node(1).address(), String(sending[0]!.port), '694', replay.toString('hex')]);
+      assert.equal(sent.code, 0, `raw send: ${sent.stderr}`);
+      const from = a.lines().length;
+      await new Promise((r) => setTimeout(r, 3 * DEADTIME));
+      assert.deepEqual(a.lines().filter(of('peer-dead')), [], 'n2 stays alive for n1');
+      const heard = a.lines().slice(from).filter(of('status', 'n2')).length;
+      const expected = Math.floor((3 * DEADTIME) / KEEPALIVE / 2);
+      assert.ok(heard >= expected, `n1 heard ${heard} statuses of n2 after the replay (expected ≥ ${expected})`);
     }));
 
   test('JS wedged past stallLimitMs: the engine stops beating and says why; the peer declares it dead', { timeout: 60_000 }, () =>

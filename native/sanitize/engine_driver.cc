@@ -49,7 +49,10 @@ hbd::EventSink SinkFor(Seen& seen, const std::string& peer) {
   return [&seen, peer](std::vector<hbd::EngineEvent>&& events) {
     std::lock_guard<std::mutex> lock(seen.mu);
     for (const auto& e : events) {
+      // The engine passes a peer's first status and any change as a status event and reports
+      // the unchanged ones after it in runs (native/status_filter.h): both are statuses heard.
       if (std::holds_alternative<hbd::StatusEvent>(e.body)) seen.statuses++;
+      if (const auto* run = std::get_if<hbd::StatusAdvanceEvent>(&e.body)) seen.statuses += static_cast<int>(run->monos.size());
       if (std::holds_alternative<hbd::MessageEvent>(e.body)) seen.messages++;
       if (const auto* l = std::get_if<hbd::LivenessEvent>(&e.body)) {
         if (l->node != peer) continue;
