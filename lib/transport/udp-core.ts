@@ -12,12 +12,13 @@ import * as fs from 'node:fs';
 import { get, getBuffer, getHex } from '../wire/message';
 import { addControlFields, statusMessage } from '../wire/builders';
 import { decode, encode } from '../wire/codec';
+import { preAuth } from '../wire/preauth';
 import type { AuthKeys, DecodeResult, Message } from '../wire/types';
 import { delayUntil, monoNowMs, nextSlot } from './clock';
 import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
 import { EncodeError } from '../wire/errors';
 import { AuthFailSummary } from './auth-fail-summary';
-import { isForUs, readControl, replayReason, verdictReason } from './inbound';
+import { describeRefused, isForUs, readControl, type Refusal, replayReason, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
@@ -219,20 +220,27 @@ export class UdpCore {
   private receive(link: string, bytes: Buffer, source: string): void {
     if (this.state !== 'running' || !this.liveness) return;
     const mono = monoNowMs();
-    const wall = Date.now();
-    // Counted, and reported once per source and second (see auth-fail-summary.ts).
-    const fail = (reason: string, node: string | null) => {
-      this.authFails.note(link, source, mono, () => ({ reason, node }));
-      this.armAuthFlush();
+    // Counted, and reported once per source and second (see auth-fail-summary.ts): `describe` runs
+    // for the first packet of a window only.
+    const refuse = (describe: () => Refusal): void => {
+      this.authFails.note(link, source, mono, describe);
+      // A window opened now ends after any open one: only an idle summary needs its timer armed.
+      if (!this.authFlush) this.armAuthFlush();
     };
+    const fail = (reason: string, node: string | null) => refuse(() => ({ reason, node }));
+    // Most of a flood ends here, unparsed (lib/wire/preauth.ts).
+    const pre = preAuth(bytes, this.authKeys);
+    if (pre === 'fail') return refuse(() => describeRefused(bytes, this.authKeys));
     let d: DecodeResult;
     try {
-      d = decode(bytes, this.authKeys);
+      d = decode(bytes, pre === 'classic' ? this.authKeys : null);
     } catch (e) {
       // The codec throws only DecodeError; anything else is still a bad packet, never a crash.
       fail((e as Error).message, null);
       return;
     }
+    if (pre !== 'classic') d = { ...d, auth: pre };
+    const wall = Date.now();
     const src = get(d.message, 'src') ?? null;
     if (d.auth.verdict !== 'ok') return fail(verdictReason(d.auth), src);
     const c = readControl(d.message);
