@@ -38,6 +38,15 @@ export interface OpenMedium {
 
 export type Interfaces = NodeJS.Dict<os.NetworkInterfaceInfo[]>;
 
+/**
+ * SO_RCVBUF asked for on every receive socket, the native engine's value (native/media.cc): under a
+ * flood the peers' genuine packets wait here while the core works through it, instead of being
+ * dropped by the kernel whenever the thread is off the CPU for a few ms (the default, rmem_default,
+ * holds ~200 small datagrams). Without SO_RCVBUFFORCE, which node:dgram cannot set, the kernel caps
+ * it at net.core.rmem_max; the kernel's default also works, with more drops under a flood.
+ */
+export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** The directive as written in ha.cf, for error messages. */
 export function mediumText(m: Medium): string {
   switch (m.kind) {
@@ -192,6 +201,7 @@ export async function openMedium(m: Medium, udpPort: number, sink: MediumSink, i
       throw openFailure(m, `bind ${p.sendAddress}:0`, e);
     });
     if (m.kind === 'bcast') configure(m, 'SO_BROADCAST', () => send.setBroadcast(true));
+    configure(m, `SO_RCVBUF ${RECEIVE_BUFFER_BYTES}`, () => recv.setRecvBufferSize(RECEIVE_BUFFER_BYTES));
     if (m.kind === 'mcast') {
       const local = p.sendAddress;
       configure(m, `IP_ADD_MEMBERSHIP ${m.group} on ${local}`, () => recv.addMembership(m.group, local));
