@@ -39,13 +39,16 @@ export interface OpenMedium {
 export type Interfaces = NodeJS.Dict<os.NetworkInterfaceInfo[]>;
 
 /**
- * SO_RCVBUF asked for on every receive socket, the native engine's value (native/media.cc): under a
+ * SO_RCVBUF asked for on every receive socket (the kernel doubles it for its bookkeeping). Under a
  * flood the peers' genuine packets wait here while the core works through it, instead of being
- * dropped by the kernel whenever the thread is off the CPU for a few ms (the default, rmem_default,
- * holds ~200 small datagrams). Without SO_RCVBUFFORCE, which node:dgram cannot set, the kernel caps
- * it at net.core.rmem_max; the kernel's default also works, with more drops under a flood.
+ * dropped whenever the thread is off the CPU for a few ms: the default (rmem_default, 208 KiB)
+ * holds ~200 small datagrams. Not the native engine's 4 MiB (native/media.cc): JavaScript drains
+ * 20-60k packets/s, not a million, and a full queue is a delay for every status behind it. Measured
+ * in the lab (both nodes flooded at 35-52k packets/s on a shared 2-core VM): 4 MiB held the peer's
+ * statuses 120-180 ms (median, at most 425 ms), 1 MiB 0-36 ms (at most 108 ms) with no more drops.
+ * node:dgram cannot set SO_RCVBUFFORCE, so the kernel caps it at net.core.rmem_max.
  */
-export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+export const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
 /** The directive as written in ha.cf, for error messages. */
 export function mediumText(m: Medium): string {
