@@ -18,7 +18,7 @@ import { haLogPath, logOf } from './lab/ha-log';
 import { withLab } from './lab/lab';
 import type { LabProcess } from './lab/process';
 import { Drivers, type DriverHandle, type DriverLine } from './support/driver-client';
-import { badPayloads, BOMB_INFLATED_BYTES, compressedBomb, flood, floodSender, oversizedPayloads, processUsage, rcvbufErrors, replayedPayloads, truncatedPayloads } from './support/flood';
+import { badPayloads, BOMB_INFLATED_BYTES, busiestThread, compressedBomb, flood, floodSender, oversizedPayloads, processUsage, rcvbufErrors, replayedPayloads, threadSched, truncatedPayloads } from './support/flood';
 import type { DriverConfig } from './support/transport-driver';
 import { twoNodeConfig } from './support/two-node-config';
 
@@ -86,6 +86,7 @@ for (const kind of ['native', 'ts'] as const) {
 
         const pid = a.process.pid;
         const before = processUsage(pid);
+        const schedBefore = threadSched(pid);
         const dropsBefore = await rcvbufErrors(lab, 1);
         const fromA = a.lines.length;
         const fromB = b.lines.length;
@@ -102,6 +103,7 @@ for (const kind of ['native', 'ts'] as const) {
           clearInterval(sampler);
         }
         const during = processUsage(pid);
+        const thread = busiestThread(schedBefore, threadSched(pid), r.seconds);
         const dropsFlood = (await rcvbufErrors(lab, 1)) - dropsBefore;
         // Big datagrams: fewer, they are bytes-bound. The bomb alone, so that its summaries say its reason.
         const oversized = await flood(lab, sender, 3, target, 694, oversizedPayloads('n2'), { seconds: 1.5, rate: 2_000, sources: 1 });
@@ -124,7 +126,7 @@ for (const kind of ['native', 'ts'] as const) {
         const cpuPct = ((during.cpu - before.cpu) / r.seconds) * 100;
         const handled = Math.min(1, counted / (r.sent + big.sent));
         t.diagnostic(
-          `${kind}: flood ${r.sent} packets in ${r.seconds.toFixed(2)} s = ${Math.round(r.rate)}/s; then ${big.sent} big ones; n1 CPU ${cpuPct.toFixed(0)} % of a core during the flood; ` +
+          `${kind}: flood ${r.sent} packets in ${r.seconds.toFixed(2)} s = ${Math.round(r.rate)}/s; then ${big.sent} big ones; n1 CPU ${cpuPct.toFixed(0)} % of a core during the flood (its busiest thread ran ${thread.runPct} % and waited for a CPU ${thread.waitPct} % of it); ` +
             `kernel receive-buffer drops ${dropsFlood} (${((dropsFlood / r.sent) * 100).toFixed(1)} % of the flood); ${counted} packets counted in ${fails.length} summaries (${((1 - handled) * 100).toFixed(1)} % not judged); ` +
             `RSS ${mib(before.rss)} MiB before, peak ${mib(firstHalf)} / ${mib(secondHalf)} MiB in the flood's first / second half, ${mib(beforeBomb.rss)} before the bomb, ${mib(after.rss)} after`,
         );
