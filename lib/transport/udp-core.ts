@@ -24,6 +24,12 @@ import { LoadAvg } from './loadavg';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
 import type { LivenessEvent, RetransmitResult, TransportEvent, TransportOptions } from './types';
 
+/**
+ * How long a death may wait for our own receive backlog to be read (see drainThenJudge): a 1 MiB
+ * socket queue holds ~2,000 small datagrams, which JavaScript reads in 35-100 ms at 20-60k/s.
+ */
+const DEATH_DRAIN_MS = 250;
+
 /** The largest UDP payload over IPv4 (65535 − 20 − 8): a longer packet cannot go out on any medium. */
 const MAX_DATAGRAM = 65507;
 
@@ -62,6 +68,8 @@ export class UdpCore {
   private beat: Timer | null = null;
   private deadline: Timer | null = null;
   private deathCheck: NodeJS.Immediate | null = null;
+  /** Datagrams read from our sockets so far: whether a loop turn brought any (drainThenJudge). */
+  private received = 0;
   private readonly authFails = new AuthFailSummary();
   private authFlush: Timer | null = null;
   /** When the last stall was reported: timers due before it were late for the same stall. */
@@ -219,6 +227,7 @@ export class UdpCore {
 
   private receive(link: string, bytes: Buffer, source: string): void {
     if (this.state !== 'running' || !this.liveness) return;
+    this.received++;
     const mono = monoNowMs();
     // Counted, and reported once per source and second (see auth-fail-summary.ts): `describe` runs
     // for the first packet of a window only.
@@ -318,14 +327,26 @@ export class UdpCore {
 
   private onDeadline(): void {
     if (this.state !== 'running' || !this.deadline) return;
-    this.noteLateness(this.deadline.due, monoNowMs());
+    const fired = monoNowMs();
+    this.noteLateness(this.deadline.due, fired);
     this.deadline = null;
-    // Judge deaths from the check phase: the poll phase in between reads every packet already queued
-    // on our sockets, so a peer whose status waited in a buffer during a stall is not declared dead.
+    this.drainThenJudge(fired, this.received);
+  }
+
+  /**
+   * Judges deaths from the check phase once the poll phase has read what waited in our sockets'
+   * kernel queues when the deadline fired: a peer whose status sat in a queue (our own backlog under
+   * a flood, or a stall) is not dead. libuv reads at most 32 datagrams per socket and wake, so one
+   * loop turn is not enough under a backlog: turns go on while they still bring packets, for at most
+   * DEATH_DRAIN_MS (a flood never lets the queue empty; a death is then that much later at most).
+   */
+  private drainThenJudge(fired: number, seen: number): void {
     this.deathCheck = setImmediate(() => {
       this.deathCheck = null;
       if (this.state !== 'running' || !this.liveness) return;
-      this.emit(this.liveness.tick(monoNowMs()));
+      const now = monoNowMs();
+      if (this.received !== seen && now - fired < DEATH_DRAIN_MS) return this.drainThenJudge(fired, this.received);
+      this.emit(this.liveness.tick(now));
       this.armDeadline();
     });
   }
