@@ -288,6 +288,25 @@ test('auth-fail for a wrong key, an unknown node, an unsigned packet and garbage
     assert.equal(r.events.items.filter((e) => e.type === 'peer-up').length, 0);
   }));
 
+test('a capture of the previous generation replayed in a loop: every copy refused and counted as a replay, naming the current generation even after another restart', () =>
+  withRig({}, async (r) => {
+    const ctx = { node: 'n2', uuid: N2, seq: 1, generation: 4, nowSec: Math.floor(Date.now() / 1000), loadavg: 'n/a', ttl: 3 };
+    const capture = encode(addControlFields(status(1000), ctx), 'netstring+auth', KEYS);
+    const replays = async (copies: number, reason: string) => {
+      const from = r.events.items.length;
+      for (let i = 0; i < copies; i++) r.peerSendRaw(capture);
+      const e = await r.events.next('auth-fail for the replays', (x) => x.type === 'auth-fail', from);
+      assert.deepEqual(e.type === 'auth-fail' && [e.node, e.reason, e.count], ['n2', reason, copies]);
+    };
+    r.peerSend(status(1000), { generation: 5, seq: 1 });
+    await r.events.next('peer-up', (e) => e.type === 'peer-up');
+    await replays(3, 'replayed packet of an older generation [gen = 4, curgen = 5]');
+    r.peerSend(status(1000), { generation: 6, seq: 1 });
+    await r.events.next('peer-restart', (e) => e.type === 'peer-restart');
+    await replays(2, 'replayed packet of an older generation [gen = 4, curgen = 6]');
+    assert.deepEqual(r.events.items.filter((e) => (e.type === 'status' || e.type === 'message') && e.generation === 4), [], 'no copy was passed on');
+  }));
+
 test('a silent peer is declared dead at the deadtime it advertised, once comm is up', () =>
   withRig({ keepaliveMs: 50, deadtimeMs: 400, warntimeMs: 200, initdeadMs: 400 }, async (r) => {
     r.transport.setCommUp();

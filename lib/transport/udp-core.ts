@@ -21,6 +21,7 @@ import { AuthFailSummary } from './auth-fail-summary';
 import { describeRefused, isForUs, readControl, type Refusal, replayReason, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
+import { ReplayMemo } from './replay-memo';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
 import type { LivenessEvent, RetransmitResult, TransportEvent, TransportOptions } from './types';
 
@@ -71,6 +72,7 @@ export class UdpCore {
   /** Datagrams read from our sockets so far: whether a loop turn brought any (drainThenJudge). */
   private received = 0;
   private readonly authFails = new AuthFailSummary();
+  private readonly replays = new ReplayMemo();
   private authFlush: Timer | null = null;
   /** When the last stall was reported: timers due before it were late for the same stall. */
   private lastStallAt = -Infinity;
@@ -240,6 +242,8 @@ export class UdpCore {
     // Most of a flood ends here, unparsed (lib/wire/preauth.ts).
     const pre = preAuth(bytes, this.authKeys);
     if (pre === 'fail') return refuse(() => describeRefused(bytes, this.authKeys));
+    const replayed = this.replays.get(bytes);
+    if (replayed) return refuse(() => replayed);
     let d: DecodeResult;
     try {
       d = decode(bytes, pre === 'classic' ? this.authKeys : null);
@@ -267,8 +271,15 @@ export class UdpCore {
     // Replays of an older generation are counted and summarised like forged packets, not one event each.
     const out: EventBody[] = [];
     for (const e of events) {
-      if (e.type === 'replay') fail(replayReason(e.generation, e.currentGeneration), e.node);
-      else out.push(e);
+      if (e.type === 'replay') {
+        const refusal = { reason: replayReason(e.generation, e.currentGeneration), node: e.node };
+        refuse(() => refusal);
+        // Verified before the decode (not classic): the same bytes again are refused unparsed.
+        if (pre !== 'classic') this.replays.add(bytes, refusal);
+        continue;
+      }
+      if (e.type === 'peer-restart') this.replays.clear();
+      out.push(e);
     }
     if (accepted) {
       const uuid = getBuffer(msg, 'srcuuid');
