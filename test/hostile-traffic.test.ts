@@ -57,15 +57,23 @@ async function settle(ms: number): Promise<void> {
 }
 
 /**
- * The TypeScript transport's packet core has a thread of its own (lib/transport/udp-worker.ts), so a
- * busy main loop no longer delays its beats, but it decodes every packet in JavaScript: under the
- * lab's full flood its beats still go out late (measured: gaps of ~525 ms on a loaded 2-core VM;
- * at 89k packets/s on a quiet one its peer declared it dead). Both floods run and report as todos
- * for it; on a loaded machine, where the lab floods more slowly, they pass.
+ * The TypeScript transport's packet core has a thread of its own (lib/transport/udp-worker.ts) and
+ * refuses a flood's packets before parsing them (lib/wire/preauth.ts, replay-memo.ts), but node:dgram
+ * still hands it every datagram in a JavaScript callback of its own (one recvmsg each, no recvmmsg,
+ * a fresh 64 KiB buffer each): about 5.5 µs per datagram in the kernel and node:dgram before hbd
+ * looks at it, then 3-4 µs of hbd's checks on this mix (measured with the core on an idle CPU). Under the lab's flood both nodes are flooded (the broadcast address)
+ * while two senders run on the same two cores, so each core thread gets a fraction of a CPU. Measured
+ * on branch tsflood (2026-12-02, shared 2-core VM, load average 3.6-10): n1's beats left on time
+ * (largest gap on the wire 108-125 ms), but its core's thread waited for a CPU 55-74 % of the
+ * flood (schedstat), the kernel dropped 7-30 % of the datagrams at its socket (RcvbufErrors), the
+ * peers' statuses with them, and in 3 of 6 runs n2 saw a gap of 543-670 ms between n1's statuses
+ * (bound: 500 ms); the daemons passed 3 of 3 at 29-43k packets/s, short of the 100k asked for. Not
+ * a fault in the packet path but the CPU share JavaScript needs at this rate: both floods run and
+ * report as todos for this transport.
  */
 const TODO: Record<Kind, string | undefined> = {
   native: undefined,
-  ts: 'the TypeScript packet core decodes every packet in JavaScript: late beats under the full flood',
+  ts: "the TypeScript packet core needs most of a core at 100k packets/s, and the lab's flood leaves it a fraction: the kernel drops the peer's statuses with the flood",
 };
 
 for (const kind of ['native', 'ts'] as const) {
