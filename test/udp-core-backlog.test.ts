@@ -15,8 +15,9 @@ import { encode } from '../lib/wire/codec';
 import type { AuthKeys } from '../lib/wire/types';
 
 const KEYS: AuthKeys = { sendIndex: 1, keys: [{ index: 1, method: 'sha1', key: Buffer.from('backlog-secret') }] };
-const KEEPALIVE = 100;
-const DEADTIME = 400;
+// A long keepalive: its stall threshold (keepalive / 2 = 200 ms) leaves room for a busy machine.
+const KEEPALIVE = 400;
+const DEADTIME = 1200;
 const GARBAGE = 150;
 
 // Binds 127.0.0.2 (the core's ucast peer), says its port, sends the lists of packets it is given to
@@ -84,13 +85,13 @@ test('a peer whose status waits in our receive backlog when its deadline fires i
     send([status(1)]);
     await until("n2's peer-up", () => events.some((e) => e.type === 'peer-up'), 5_000);
     const deadline = events.find((e) => e.type === 'peer-up')!.mono + DEADTIME;
-    await new Promise((r) => setTimeout(r, deadline - 80 - monoNowMs()));
+    await new Promise((r) => setTimeout(r, deadline - 150 - monoNowMs()));
     // This thread stops reading; the sender queues garbage, then n2's next status, on our socket.
     send([...Array.from({ length: GARBAGE }, (_, i) => Buffer.from(`garbage ${i}`)), status(2)]);
     // Blocked until the deadline has passed, but less than the stall threshold (keepalive / 2) beyond
     // it: the deadline timer fires late, yet not late enough to count as our own stall.
     const resume = deadline + 20;
-    while (monoNowMs() < resume || (Atomics.load(flag, 0) === 0 && monoNowMs() < resume + 25));
+    while (monoNowMs() < resume || (Atomics.load(flag, 0) === 0 && monoNowMs() < resume + 100));
     assert.equal(Atomics.load(flag, 0), 1, 'the sender queued its packets while this thread was blocked');
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(events.filter((e) => e.type === 'own-stall'), [], 'no stall of our own: the case is the backlog alone');
