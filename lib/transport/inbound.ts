@@ -86,6 +86,7 @@ export function describeRefused(packet: Buffer, keys: AuthKeys): Refusal {
     return { reason: (e as Error).message, node: null };
   }
   const node = get(d.message, 'src') ?? null;
-  // decode() can disagree with the pre-check only about the trailer's framing (e.g. leading zeros).
-  return { reason: d.auth.verdict !== 'ok' ? verdictReason(d.auth) : 'auth trailer not in canonical form', node };
+  // decode() refuses whatever the pre-check refuses (test/wire-preauth.test.ts); were they ever to
+  // disagree, the packet stays refused, and the report says so.
+  return { reason: d.auth.verdict !== 'ok' ? verdictReason(d.auth) : 'refused by the pre-check although decode() verifies it', node };
 }
