@@ -63,11 +63,11 @@ async function settle(ms: number): Promise<void> {
  * a fresh 64 KiB buffer each): about 5.5 µs per datagram in the kernel and node:dgram before hbd
  * looks at it, then 3-4 µs of hbd's checks on this mix (measured with the core on an idle CPU). Under the lab's flood both nodes are flooded (the broadcast address)
  * while two senders run on the same two cores, so each core thread gets a fraction of a CPU. Measured
- * on branch tsflood (2026-12-02, shared 2-core VM, load average 3.6-10): n1's beats left on time
- * (largest gap on the wire 108-125 ms), but its core's thread waited for a CPU 55-74 % of the
- * flood (schedstat), the kernel dropped 7-30 % of the datagrams at its socket (RcvbufErrors), the
- * peers' statuses with them, and in 3 of 6 runs n2 saw a gap of 543-670 ms between n1's statuses
- * (bound: 500 ms); the daemons passed 3 of 3 at 29-43k packets/s, short of the 100k asked for. Not
+ * on branch tsflood (2026-12-02, shared 2-core VM, load average 3-10): n1's beats left on time
+ * (largest gap on the wire 108-125 ms), but its core's thread waited for a CPU 37-74 % of the
+ * flood (schedstat), the kernel dropped 7-31 % of the datagrams at its socket (RcvbufErrors), the
+ * peers' statuses with them, and in 4 of 8 runs n2 saw a gap of 543-670 ms between n1's statuses
+ * (bound: 500 ms); the daemons passed 5 of 5 at 29-71k packets/s, short of the 100k asked for. Not
  * a fault in the packet path but the CPU share JavaScript needs at this rate: both floods run and
  * report as todos for this transport.
  */
