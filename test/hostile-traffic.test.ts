@@ -61,8 +61,9 @@ async function settle(ms: number): Promise<void> {
  * refuses a flood's packets before parsing them (lib/wire/preauth.ts, replay-memo.ts), but node:dgram
  * still hands it every datagram in a JavaScript callback of its own (one recvmsg each, no recvmmsg,
  * a fresh 64 KiB buffer each): about 5.5 µs per datagram in the kernel and node:dgram before hbd
- * looks at it, then 3-4 µs of hbd's checks on this mix (measured with the core on an idle CPU). Under the lab's flood both nodes are flooded (the broadcast address)
- * while two senders run on the same two cores, so each core thread gets a fraction of a CPU. Measured
+ * looks at it, then 3-4 µs of hbd's checks on this mix (measured with the core on an idle CPU).
+ * Under the lab's flood both nodes are flooded (the broadcast address) while two senders run on the
+ * same two cores, so each core thread gets a fraction of a CPU. Measured
  * on branch tsflood (2026-12-02, shared 2-core VM, load average 3-10): n1's beats left on time
  * (largest gap on the wire 108-125 ms), but its core's thread waited for a CPU 37-74 % of the
  * flood (schedstat), the kernel dropped 7-31 % of the datagrams at its socket (RcvbufErrors), the
