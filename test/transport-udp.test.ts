@@ -288,6 +288,25 @@ test('auth-fail for a wrong key, an unknown node, an unsigned packet and garbage
     assert.equal(r.events.items.filter((e) => e.type === 'peer-up').length, 0);
   }));
 
+test('a capture of the previous generation replayed in a loop: every copy refused and counted as a replay, naming the current generation even after another restart', () =>
+  withRig({}, async (r) => {
+    const ctx = { node: 'n2', uuid: N2, seq: 1, generation: 4, nowSec: Math.floor(Date.now() / 1000), loadavg: 'n/a', ttl: 3 };
+    const capture = encode(addControlFields(status(1000), ctx), 'netstring+auth', KEYS);
+    const replays = async (copies: number, reason: string) => {
+      const from = r.events.items.length;
+      for (let i = 0; i < copies; i++) r.peerSendRaw(capture);
+      const e = await r.events.next('auth-fail for the replays', (x) => x.type === 'auth-fail', from);
+      assert.deepEqual(e.type === 'auth-fail' && [e.node, e.reason, e.count], ['n2', reason, copies]);
+    };
+    r.peerSend(status(1000), { generation: 5, seq: 1 });
+    await r.events.next('peer-up', (e) => e.type === 'peer-up');
+    await replays(3, 'replayed packet of an older generation [gen = 4, curgen = 5]');
+    r.peerSend(status(1000), { generation: 6, seq: 1 });
+    await r.events.next('peer-restart', (e) => e.type === 'peer-restart');
+    await replays(2, 'replayed packet of an older generation [gen = 4, curgen = 6]');
+    assert.deepEqual(r.events.items.filter((e) => (e.type === 'status' || e.type === 'message') && e.generation === 4), [], 'no copy was passed on');
+  }));
+
 test('a silent peer is declared dead at the deadtime it advertised, once comm is up', () =>
   withRig({ keepaliveMs: 50, deadtimeMs: 400, warntimeMs: 200, initdeadMs: 400 }, async (r) => {
     r.transport.setCommUp();
@@ -413,14 +432,34 @@ function threadNices(): number[] {
   return fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
 }
 
-test('realtime on: the packet core thread alone runs at nice -20, or a warning names the refusal', () =>
-  withRig({ realtime: true }, async (r) => {
-    await r.packets.next('first status', () => true);
-    const warning = r.events.items.find((e) => e.type === 'warning');
-    if (process.getuid?.() === 0) {
-      assert.equal(warning, undefined);
-      assert.deepEqual(threadNices().filter((n) => n !== 0), [-20], 'one thread reniced, the main thread untouched');
-    } else {
-      assert.ok(warning?.type === 'warning' && warning.syscall === 'setpriority' && /needs CAP_SYS_NICE/.test(warning.message), JSON.stringify(warning));
-    }
-  }));
+/** This process's autogroup nice (sched(7)), or null without autogroup scheduling. */
+function autogroupNice(): number | null {
+  try {
+    if (fs.readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'latin1').trim() !== '1') return null;
+    return Number(/ nice (-?\d+)/.exec(fs.readFileSync('/proc/self/autogroup', 'latin1'))![1]);
+  } catch {
+    return null;
+  }
+}
+
+test("realtime on: the packet core thread alone runs at nice -20 and the process's autogroup too, or warnings name the refusals", async () => {
+  const autogroup = autogroupNice();
+  try {
+    await withRig({ realtime: true }, async (r) => {
+      await r.packets.next('first status', () => true);
+      const warnings = r.events.items.filter((e) => e.type === 'warning');
+      if (process.getuid?.() === 0) {
+        assert.deepEqual(warnings, []);
+        assert.deepEqual(threadNices().filter((n) => n !== 0), [-20], 'one thread reniced, the main thread untouched');
+        if (autogroup !== null) assert.equal(autogroupNice(), -20, 'the autogroup raised');
+      } else {
+        const w = warnings[0];
+        assert.ok(w?.type === 'warning' && w.syscall === 'setpriority' && /needs CAP_SYS_NICE/.test(w.message), JSON.stringify(w));
+        if (autogroup !== null) assert.ok(warnings.some((x) => x.type === 'warning' && x.syscall === 'write' && /autogroup.*needs CAP_SYS_NICE/.test(x.message)), JSON.stringify(warnings));
+      }
+    });
+  } finally {
+    // The autogroup belongs to this test process, not to the transport: put it back for the tests after.
+    if (autogroup !== null && autogroupNice() !== autogroup) fs.writeFileSync('/proc/self/autogroup', String(autogroup));
+  }
+});

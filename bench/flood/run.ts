@@ -8,9 +8,11 @@
 //      sees a gap over 1.5 × keepalive between n1's statuses, n1 stops beating (stall-stop) or either
 //      node declares the other dead. Also recorded: the events n1's JavaScript received per step.
 //
-//   3. Per step also: n1's CPU (% of one core) during the flood, the kernel's receive-buffer drops in
-//      n1's namespace (/proc/net/snmp RcvbufErrors) as % of what was sent, and the share of the sent
-//      packets n1 judged (the counts of its auth-fail summaries).
+//   3. Per step also: n1's CPU (% of one core) during the flood, its busiest thread's run time and
+//      run-queue wait (/proc/PID/task/TID/schedstat: a thread that waits for a CPU is starved by the
+//      scheduler, not slowed by its own work), the kernel's receive-buffer drops in n1's namespace
+//      (/proc/net/snmp RcvbufErrors) as % of what was sent, and the share of the sent packets n1
+//      judged (the counts of its auth-fail summaries).
 //   --kind ts runs the TypeScript transport instead; it listens on a bcast medium only at the
 //   broadcast address, so the flood goes there (--broadcast does the same for the native engine).
 //
@@ -26,7 +28,7 @@ import { loadNative } from '../../lib/native';
 import { labSkipReason } from '../../test/lab/env';
 import { type Lab, withLab } from '../../test/lab/lab';
 import type { LabProcess } from '../../test/lab/process';
-import { flood, floodPayloads, floodSender, processUsage, rcvbufErrors } from '../../test/support/flood';
+import { busiestThread, flood, floodPayloads, floodSender, processUsage, rcvbufErrors, threadSched } from '../../test/support/flood';
 import type { DriverConfig } from '../../test/support/transport-driver';
 import type { AuthKeys } from '../../lib/wire/types';
 
@@ -147,6 +149,8 @@ interface Step {
   peerDead: boolean;
   n1Events: Record<string, number>;
   n1CpuPct: number;
+  /** n1's busiest thread (the TS packet core's worker, the native engine thread): % of the step it ran, and % it waited for a CPU. */
+  n1Thread: { runPct: number; waitPct: number };
   kernelDropPct: number;
   judgedPct: number;
 }
@@ -162,10 +166,12 @@ async function floodRamp(o: Options, sender: string): Promise<Step[]> {
       const fromA = a.lines().length;
       const fromB = b.lines().length;
       const cpu0 = processUsage(a.proc.pid).cpu;
+      const sched0 = threadSched(a.proc.pid);
       const drops0 = await rcvbufErrors(lab, 1);
       const target = o.broadcast || o.kind === 'ts' ? lab.node(1).broadcast(0) : lab.node(1).address(0);
       const r = await flood(lab, sender, 3, target, 694, floodPayloads(KEYS, 'n2', 1), { seconds: o.stepSeconds, rate: Math.max(rate, 0), sources: 4, processes: rate < 0 ? 2 : 1 });
       const n1CpuPct = Number((((processUsage(a.proc.pid).cpu - cpu0) / r.seconds) * 100).toFixed(1));
+      const n1Thread = busiestThread(sched0, threadSched(a.proc.pid), r.seconds);
       const kernelDropPct = Number((((await rcvbufErrors(lab, 1)) - drops0) / r.sent * 100).toFixed(1));
       await sleep(1500);
       const la = a.lines().slice(fromA);
@@ -180,9 +186,9 @@ async function floodRamp(o: Options, sender: string): Promise<Step[]> {
       const maxGapMs = gaps.length ? Math.max(...gaps) : Infinity;
       const judged = la.filter((l) => l.type === 'auth-fail').reduce((n, l) => n + (l.count as number), 0) + (n1Events.message ?? 0);
       const judgedPct = Number(Math.min(100, (judged / r.sent) * 100).toFixed(1));
-      const step: Step = { requestedRate: rate > 0 ? rate : rate === 0 ? 'max' : 'max, 2 senders', sentRate: Math.round(r.rate), sent: r.sent, maxGapMs: Number(maxGapMs.toFixed(1)), missedBeat: maxGapMs > 150 || stallStop || peerDead, stallStop, peerDead, n1Events, n1CpuPct, kernelDropPct, judgedPct };
+      const step: Step = { requestedRate: rate > 0 ? rate : rate === 0 ? 'max' : 'max, 2 senders', sentRate: Math.round(r.rate), sent: r.sent, maxGapMs: Number(maxGapMs.toFixed(1)), missedBeat: maxGapMs > 150 || stallStop || peerDead, stallStop, peerDead, n1Events, n1CpuPct, n1Thread, kernelDropPct, judgedPct };
       steps.push(step);
-      process.stdout.write(`${o.label}: flood ${step.requestedRate} → ${step.sentRate}/s: max gap ${step.maxGapMs} ms, missed ${step.missedBeat}, n1 CPU ${n1CpuPct} %, kernel drops ${kernelDropPct} %, judged ${judgedPct} %, n1 events ${JSON.stringify(n1Events)}\n`);
+      process.stdout.write(`${o.label}: flood ${step.requestedRate} → ${step.sentRate}/s: max gap ${step.maxGapMs} ms, missed ${step.missedBeat}, n1 CPU ${n1CpuPct} % (busiest thread ran ${n1Thread.runPct} %, waited for a CPU ${n1Thread.waitPct} %), kernel drops ${kernelDropPct} %, judged ${judgedPct} %, n1 events ${JSON.stringify(n1Events)}\n`);
       if (step.missedBeat) break;
     }
     return steps;

@@ -1,8 +1,9 @@
 // What a transport needs from a received, decoded packet before liveness sees it (spec §7.6 step 1,
 // process_clustermsg() and should_drop_message()): who sent it, its type, seq and generation, and
 // whether it is addressed to us. Pure, so both the checks and their wording are tested without sockets.
+import { decode } from '../wire/codec';
 import { get, getBuffer, getHex } from '../wire/message';
-import type { AuthVerdict, Message } from '../wire/types';
+import type { AuthKeys, AuthVerdict, Message } from '../wire/types';
 
 export interface Control {
   readonly src: string;
@@ -63,4 +64,29 @@ export function verdictReason(v: Exclude<AuthVerdict, { verdict: 'ok' }>): strin
  */
 export function replayReason(generation: number, currentGeneration: number): string {
   return `replayed packet of an older generation [gen = ${generation}, curgen = ${currentGeneration}]`;
+}
+
+/** Why a packet is refused, and the node it claims: what an auth-fail summary reports. */
+export interface Refusal {
+  readonly reason: string;
+  readonly node: string | null;
+}
+
+/**
+ * The exact reason for a packet lib/wire/preauth.ts refused unparsed, from a full decode: run only
+ * for the first packet of a source's summary window, never per packet of a flood (native/
+ * engine_receive.cc DescribeRefused).
+ */
+export function describeRefused(packet: Buffer, keys: AuthKeys): Refusal {
+  let d;
+  try {
+    d = decode(packet, keys);
+  } catch (e) {
+    // The codec throws only DecodeError; anything else is still a bad packet, never a crash.
+    return { reason: (e as Error).message, node: null };
+  }
+  const node = get(d.message, 'src') ?? null;
+  // decode() refuses whatever the pre-check refuses (test/wire-preauth.test.ts); were they ever to
+  // disagree, the packet stays refused, and the report says so.
+  return { reason: d.auth.verdict !== 'ok' ? verdictReason(d.auth) : 'refused by the pre-check although decode() verifies it', node };
 }

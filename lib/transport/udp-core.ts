@@ -12,16 +12,24 @@ import * as fs from 'node:fs';
 import { get, getBuffer, getHex } from '../wire/message';
 import { addControlFields, statusMessage } from '../wire/builders';
 import { decode, encode } from '../wire/codec';
+import { preAuth } from '../wire/preauth';
 import type { AuthKeys, DecodeResult, Message } from '../wire/types';
 import { delayUntil, monoNowMs, nextSlot } from './clock';
 import { DEFAULT_MAX_REXMIT_DELAY_MS, SendHistory } from './history';
 import { EncodeError } from '../wire/errors';
 import { AuthFailSummary } from './auth-fail-summary';
-import { isForUs, readControl, replayReason, verdictReason } from './inbound';
+import { describeRefused, isForUs, readControl, type Refusal, replayReason, verdictReason } from './inbound';
 import { Liveness, stallThresholdMs } from './liveness';
 import { LoadAvg } from './loadavg';
+import { ReplayMemo } from './replay-memo';
 import { openMedium, type MediumSink, type OpenMedium } from './media-ts';
 import type { LivenessEvent, RetransmitResult, TransportEvent, TransportOptions } from './types';
+
+/**
+ * How long a death may wait for our own receive backlog to be read (see drainThenJudge): a 1 MiB
+ * socket queue holds ~2,000 small datagrams, which JavaScript reads in 35-100 ms at 20-60k/s.
+ */
+const DEATH_DRAIN_MS = 250;
 
 /** The largest UDP payload over IPv4 (65535 − 20 − 8): a longer packet cannot go out on any medium. */
 const MAX_DATAGRAM = 65507;
@@ -61,7 +69,10 @@ export class UdpCore {
   private beat: Timer | null = null;
   private deadline: Timer | null = null;
   private deathCheck: NodeJS.Immediate | null = null;
+  /** Datagrams read from our sockets so far: whether a loop turn brought any (drainThenJudge). */
+  private received = 0;
   private readonly authFails = new AuthFailSummary();
+  private readonly replays = new ReplayMemo();
   private authFlush: Timer | null = null;
   /** When the last stall was reported: timers due before it were late for the same stall. */
   private lastStallAt = -Infinity;
@@ -218,21 +229,31 @@ export class UdpCore {
 
   private receive(link: string, bytes: Buffer, source: string): void {
     if (this.state !== 'running' || !this.liveness) return;
+    this.received++;
     const mono = monoNowMs();
-    const wall = Date.now();
-    // Counted, and reported once per source and second (see auth-fail-summary.ts).
-    const fail = (reason: string, node: string | null) => {
-      this.authFails.note(link, source, mono, () => ({ reason, node }));
-      this.armAuthFlush();
+    // Counted, and reported once per source and second (see auth-fail-summary.ts): `describe` runs
+    // for the first packet of a window only.
+    const refuse = (describe: () => Refusal): void => {
+      this.authFails.note(link, source, mono, describe);
+      // A window opened now ends after any open one: only an idle summary needs its timer armed.
+      if (!this.authFlush) this.armAuthFlush();
     };
+    const fail = (reason: string, node: string | null) => refuse(() => ({ reason, node }));
+    // Most of a flood ends here, unparsed (lib/wire/preauth.ts).
+    const pre = preAuth(bytes, this.authKeys);
+    if (pre === 'fail') return refuse(() => describeRefused(bytes, this.authKeys));
+    const replayed = this.replays.get(bytes);
+    if (replayed) return refuse(() => replayed);
     let d: DecodeResult;
     try {
-      d = decode(bytes, this.authKeys);
+      d = decode(bytes, pre === 'classic' ? this.authKeys : null);
     } catch (e) {
       // The codec throws only DecodeError; anything else is still a bad packet, never a crash.
       fail((e as Error).message, null);
       return;
     }
+    if (pre !== 'classic') d = { ...d, auth: pre };
+    const wall = Date.now();
     const src = get(d.message, 'src') ?? null;
     if (d.auth.verdict !== 'ok') return fail(verdictReason(d.auth), src);
     const c = readControl(d.message);
@@ -250,8 +271,15 @@ export class UdpCore {
     // Replays of an older generation are counted and summarised like forged packets, not one event each.
     const out: EventBody[] = [];
     for (const e of events) {
-      if (e.type === 'replay') fail(replayReason(e.generation, e.currentGeneration), e.node);
-      else out.push(e);
+      if (e.type === 'replay') {
+        const refusal = { reason: replayReason(e.generation, e.currentGeneration), node: e.node };
+        refuse(() => refusal);
+        // Verified before the decode (not classic): the same bytes again are refused unparsed.
+        if (pre !== 'classic') this.replays.add(bytes, refusal);
+        continue;
+      }
+      if (e.type === 'peer-restart') this.replays.clear();
+      out.push(e);
     }
     if (accepted) {
       const uuid = getBuffer(msg, 'srcuuid');
@@ -310,14 +338,26 @@ export class UdpCore {
 
   private onDeadline(): void {
     if (this.state !== 'running' || !this.deadline) return;
-    this.noteLateness(this.deadline.due, monoNowMs());
+    const fired = monoNowMs();
+    this.noteLateness(this.deadline.due, fired);
     this.deadline = null;
-    // Judge deaths from the check phase: the poll phase in between reads every packet already queued
-    // on our sockets, so a peer whose status waited in a buffer during a stall is not declared dead.
+    this.drainThenJudge(fired, this.received);
+  }
+
+  /**
+   * Judges deaths from the check phase once the poll phase has read what waited in our sockets'
+   * kernel queues when the deadline fired: a peer whose status sat in a queue (our own backlog under
+   * a flood, or a stall) is not dead. libuv reads at most 32 datagrams per socket and wake, so one
+   * loop turn is not enough under a backlog: turns go on while they still bring packets, for at most
+   * DEATH_DRAIN_MS (a flood never lets the queue empty; a death is then that much later at most).
+   */
+  private drainThenJudge(fired: number, seen: number): void {
     this.deathCheck = setImmediate(() => {
       this.deathCheck = null;
       if (this.state !== 'running' || !this.liveness) return;
-      this.emit(this.liveness.tick(monoNowMs()));
+      const now = monoNowMs();
+      if (this.received !== seen && now - fired < DEATH_DRAIN_MS) return this.drainThenJudge(fired, this.received);
+      this.emit(this.liveness.tick(now));
       this.armDeadline();
     });
   }

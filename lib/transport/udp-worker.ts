@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { eventTime } from './clock';
 import { EventPipe } from './event-pipe';
-import { raiseThreadPriority } from './thread-priority';
+import { raiseAutogroup, raiseThreadPriority } from './thread-priority';
 import { UdpCore } from './udp-core';
 import { type Command, errorData, HIGHEST_SEQ, LAST_CHECK_IN, REPLY_COUNT, type Reply, type Report, packEvent, reviveAuthKeys, reviveMessage, reviveOptions, sharedViews, type WorkerData } from './worker-protocol';
 
@@ -67,8 +67,7 @@ function main(port: NonNullable<typeof parentPort>, data: WorkerData): void {
   });
 
   if (data.options.realtime) {
-    const refused = raiseThreadPriority();
-    if (refused) pipe.push({ ...eventTime(), type: 'warning', ...refused });
+    for (const refused of [raiseThreadPriority(), raiseAutogroup()]) if (refused) pipe.push({ ...eventTime(), type: 'warning', ...refused });
   }
   core.start((e) => pipe.push(packEvent(e))).then(
     () => report({ type: 'started' }),

@@ -131,6 +131,34 @@ export function processUsage(pid: number): { rss: number; cpu: number } {
   return { rss, cpu: (Number(f[11]) + Number(f[12])) / 100 };
 }
 
+/** Per thread of a process (by TID): CPU time run and time spent runnable waiting for a CPU, s (/proc/PID/task/TID/schedstat). */
+export function threadSched(pid: number): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(tid, { run: run! / 1e9, wait: wait! / 1e9 });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * The process's busiest thread between two threadSched() samples (the packet core's worker or the
+ * engine thread under a flood): the share of `seconds` it ran, and the share it was runnable but
+ * waited for a CPU — a thread starved by the scheduler shows a large wait.
+ */
+export function busiestThread(before: Map<string, { run: number; wait: number }>, after: Map<string, { run: number; wait: number }>, seconds: number): { runPct: number; waitPct: number } {
+  let best = { run: 0, wait: 0 };
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { run: 0, wait: 0 };
+    if (a.run - b.run > best.run) best = { run: a.run - b.run, wait: a.wait - b.wait };
+  }
+  return { runPct: Number(((best.run / seconds) * 100).toFixed(1)), waitPct: Number(((best.wait / seconds) * 100).toFixed(1)) };
+}
+
 /** The kernel's UDP receive-buffer drops in a lab node's namespace (/proc/net/snmp Udp: RcvbufErrors). */
 export async function rcvbufErrors(lab: Lab, node: number): Promise<number> {
   const text = (await lab.node(node).exec(['cat', '/proc/net/snmp'])).stdout;
