@@ -44,6 +44,7 @@ function hbd8(): string {
     section(
       'Description',
       para("hbd runs a heartbeat 3.0 cluster: it reads heartbeat's `ha.cf`, `authkeys` and `haresources` (see ha.cf(5), authkeys(5), haresources(5)), speaks heartbeat's packets (an hbd node and a heartbeat 3.0.6 node form one cluster), and detects failures within milliseconds from a native engine thread."),
+      para("With `deadtime` within 100 ms of `keepalive` and two CPUs or more, a second engine thread, the beat sentinel, runs on the last CPU (the engine thread on the others) and sends any status the engine thread has not sent a quarter keepalive (0.2 to 2 ms) after it was due: a virtual machine's hypervisor takes one virtual CPU away for several milliseconds at a time. When the engine thread itself wakes late, the log names the likely cause from the kernel's counters for the thread (waiting for its CPU, its own work, a lock, page faults, or none of these: a paused machine)."),
       para('`hbd check` validates the files; `hbd start` runs the daemon; the operator commands (status, standby, takeover, reload, stop, cl_status, hb_standby, hb_takeover) talk to it through its control socket; `hbd export pacemaker` converts the configuration for Corosync and Pacemaker.'),
     ),
     section('Commands', ...cmds.flatMap(({ name, cmd }) => [`.SS "hbd ${esc(name)}"`, verbatim(helpText(cmd))])),
