@@ -1,7 +1,7 @@
 // What the report is made of: one record per benchmark of the run (ran, failed or not run, and
 // its JSON), and the shapes of the parts of each benchmark's JSON the report reads. The JSON comes
-// from the runners of this tree, but a runner may fail half-way or be missing (bench/failover
-// lives on another branch): every reader tolerates that and the report says what is absent.
+// from the runners of this tree, but a runner may fail half-way: every reader tolerates that and
+// the report says what is absent.
 import type { Summary } from '../detection/stats';
 
 export type BenchStatus = 'ok' | 'failed' | 'not run';

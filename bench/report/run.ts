@@ -37,8 +37,7 @@ export const BENCHES: readonly BenchSpec[] = [
   { name: 'detection', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
   { name: 'takeover', needsRoot: true, args: (q, out) => [...(q ? ['--trials', '10'] : []), '--out', out] },
   { name: 'vip-takeover', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
-  // bench/failover is written on another branch: its options are what its brief names.
-  { name: 'failover', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--json-out', out] },
+  { name: 'failover', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
   { name: 'footprint', needsRoot: true, args: (q, out) => [...(q ? ['--quick'] : []), '--out', out] },
   { name: 'flood', needsRoot: true, args: (q, out) => [...(q ? ['--cpu-seconds', '5', '--step-seconds', '2'] : []), '--out', out] },
   { name: 'resources', needsRoot: true, args: (q, out) => [...(q ? ['--rounds', '10'] : []), '--out', out] },
@@ -107,7 +106,7 @@ async function runBench(spec: BenchSpec, o: Options): Promise<BenchRun> {
   const command = `node ${path.relative(REPO_ROOT, script)} ${spec.args(o.quick, path.relative(REPO_ROOT, out)).join(' ')}`;
   const base = { name: spec.name, command, seconds: null, loadBefore: null, loadAfter: null, json: null, jsonFile: null };
   if (o.only && !o.only.includes(spec.name)) return { ...base, status: 'not run', reason: `left out of this run (--only ${o.only.join(',')})` };
-  if (!fs.existsSync(script)) return { ...base, status: 'not run', reason: `${path.relative(REPO_ROOT, script)} is not in this tree${spec.name === 'failover' ? ' (bench/failover is being written on another branch)' : ' (build with npx tsc -p tsconfig.json)'}` };
+  if (!fs.existsSync(script)) return { ...base, status: 'not run', reason: `${path.relative(REPO_ROOT, script)} is not in this tree (build with npx tsc -p tsconfig.json)` };
   if (spec.needsRoot && process.getuid?.() !== 0) return { ...base, status: 'not run', reason: 'it needs root (network namespaces): run npm run bench as root' };
   const unavailable = spec.unavailable?.() ?? null;
   if (unavailable) return { ...base, status: 'not run', reason: unavailable };
