@@ -23,7 +23,7 @@ export interface PairSpec {
   readonly survivor: SurvivorKind;
   readonly victim: TransportKind;
   readonly timing: Timing;
-  /** ha.cf `realtime` for the native engines of the pair (the TS transport has none). */
+  /** ha.cf `realtime` for both nodes of the pair (native: SCHED_FIFO engine; ts: its worker and the process's autogroup at nice −20). */
   readonly realtime: boolean;
 }
 
@@ -83,7 +83,7 @@ export class Pair {
       if (!startHeartbeat) throw new Error('bench/detection: a heartbeat survivor was asked for, but heartbeat cannot be started here');
       survivor = await startHeartbeat(lab, spec.timing);
     } else {
-      const cfg = driverConfig(spec.survivor, SURVIVOR, spec.timing, 1, { realtime: spec.realtime && spec.survivor === 'native' });
+      const cfg = driverConfig(spec.survivor, SURVIVOR, spec.timing, 1, { realtime: spec.realtime });
       survivor = new DriverSurvivor(spec.survivor, await drivers.start(1, cfg, WAIT_MS));
     }
     const pair = new Pair(spec, drivers, capture, survivor, lab.node(2).address(0), gate);
@@ -98,7 +98,7 @@ export class Pair {
     const from = s.mark();
     // Bounded: past it the start goes ahead (it disturbs, it does not break).
     await this.gate?.clearToStart(WAIT_MS);
-    const cfg = driverConfig(this.spec.victim, VICTIM, timing, generation, { realtime: this.spec.realtime && this.spec.victim === 'native' });
+    const cfg = driverConfig(this.spec.victim, VICTIM, timing, generation, { realtime: this.spec.realtime });
     const victim = await this.drivers.start(2, cfg, WAIT_MS);
     try {
       await s.waitSteady(generation, steadyBeats(timing), from, WAIT_MS);
