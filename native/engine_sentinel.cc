@@ -43,7 +43,12 @@ bool SplitCpus(cpu_set_t* engine, cpu_set_t* sentinel) {
 
 bool Engine::WantsSentinel() const { return opts_.liveness.deadtimeMs - opts_.liveness.keepaliveMs < kSentinelSlackMs; }
 
-Nanos Engine::SentinelLag() const { return MsToNanos(std::clamp(opts_.liveness.keepaliveMs / 4, 0.2, 2.0)); }
+// A quarter of the slack deadtime leaves (0.5–5 ms): late enough that the sentinel acts only in a
+// real stall, not whenever the engine thread is a fraction of a millisecond late under load, since
+// each status it sends holds the outbox's lock, and a sentinel whose CPU is taken while it holds
+// that lock stalls the engine thread too; early enough that a stalled sender's gap stays far
+// inside deadtime (at 2ms/10ms: keepalive + 2 ms).
+Nanos Engine::SentinelLag() const { return MsToNanos(std::clamp((opts_.liveness.deadtimeMs - opts_.liveness.keepaliveMs) / 4, 0.5, 5.0)); }
 
 bool Engine::ClaimSlot(int64_t slot) {
   int64_t last = beatSlot_.load(std::memory_order_relaxed);

@@ -40,7 +40,7 @@ export interface SoakResult {
   readonly stealMs: number | null;
   /** Each own-stall with the engine's counters and the wake probe's record of the same moment. */
   readonly stalls: StallEvidence[];
-  /** Each false death with the stalls of the node declared dead just before it. */
+  /** Each false death with the stalls of the node declared dead that began before it (reported up to their lateness after). */
   readonly deaths: { by: string; of: string; mono: number; senderStalls: StallEvidence[] }[];
   /** The control: SCHED_FIFO threads at the engine's priority, one per CPU (wake-probe.cc). */
   readonly probe: ReturnType<typeof probeSummary> | null;
@@ -83,7 +83,7 @@ export async function runSoak(kind: TransportKind, timing: Timing, minutes: numb
         d.all('peer-dead').map((l) => {
           const mono = l.mono as number;
           const of = l.node as string;
-          return { by: NODES[i]!, of, mono, senderStalls: stalls.filter((s) => s.node === of && s.mono <= mono + timing.deadtimeMs && s.mono >= mono - 3 * timing.deadtimeMs) };
+          return { by: NODES[i]!, of, mono, senderStalls: stalls.filter((s) => s.node === of && s.mono - s.lateMs <= mono && s.mono >= mono - 3 * timing.deadtimeMs) };
         }),
       );
       drivers.closeAll();
