@@ -4,7 +4,6 @@ import type { CellResult } from './cell';
 import { BLOCK, timingLabel, FAST, FASTEST, SLOW } from './config';
 import type { Options } from './options';
 import type { SoakResult } from './soak';
-import type { StallEvidence } from './wake-probe';
 import type { Summary } from './stats';
 
 const f = (v: number | null, digits = 3): string => (v === null ? '-' : v.toFixed(digits));
@@ -37,13 +36,9 @@ export interface TargetVerdict {
   readonly detail: string[];
 }
 
-/** The issue's targets, judged on what was measured (realtime on for native, as hbd runs it). */
-/** Each own stall of a soak beside the probe, and each false death with its sender's stalls. */
-export function stallLines(r: SoakResult): string[] {
-  const stall = (s: StallEvidence) =>
-    `${s.node} ${f(s.lateMs)} ms late on CPU ${s.cause?.cpu ?? '?'}: ${s.kind ?? 'no counters'}${s.cause ? ` (run-queue ${f(s.cause.runDelayMs)} ms, ${s.cause.involuntary} preemptions, ${s.cause.minorFaults + s.cause.majorFaults} faults, work ${f(s.cause.busyMs)} ms, sentinel beats ${s.cause.sentinelBeats})` : ''}; probe late ${f(s.probeSameCpuMs)} ms on that CPU, ${f(s.probeOtherCpuMs)} ms on another; steal ${s.stealTicks ?? '?'} ticks`;
-  const lines = r.stalls.map((s) => `stall: ${stall(s)}`);
-  for (const d of r.deaths) lines.push(`false death of ${d.of} by ${d.by}: ${d.senderStalls.length ? d.senderStalls.map((s) => `${d.of} stalled ${f(s.lateMs)} ms (${s.kind ?? '?'})`).join('; ') : `no stall of ${d.of}'s engine around it`}`);
+/** Each false death of a soak with its sender's stalls, and the wake probe's lateness per CPU. */
+export function deathAndProbeLines(r: SoakResult): string[] {
+  const lines = r.deaths.map((d) => `false death of ${d.of} by ${d.by}: ${d.senderStalls.length ? d.senderStalls.map((s) => `${d.of} stalled ${f(s.lateMs)} ms (${s.kind ?? '?'})`).join('; ') : `no stall of ${d.of}'s engine around it`}`);
   if (r.probe) lines.push(`probe (SCHED_FIFO, every 1 ms, per CPU): wakes ${r.probe.wakes.join('/')}, late > 1 ms ${r.probe.over1ms.join('/')}, > 2 ms ${r.probe.over2ms.join('/')}, > 5 ms ${r.probe.over5ms.join('/')}, worst ${r.probe.maxMs.map((m) => f(m)).join('/')} ms; with > 1 ms on a run queue: ${r.probe.runQueueOver1ms}`);
   return lines;
 }
@@ -58,6 +53,7 @@ export function stallSummary(r: SoakResult): string {
   return `own stalls by cause: ${byKind}; the wake probe was as late at the same moment in ${confirmed} of ${r.stalls.length}; the beat sentinel sent ${covered} statuses during them`;
 }
 
+/** The issue's targets, judged on what was measured (realtime on for native, as hbd runs it). */
 export function judgeTargets(cells: readonly (CellResult & { label: string })[], soak: SoakResult | null, fastSoak: SoakResult | null = null): TargetVerdict[] {
   const p99Target = (kind: string, limitMs: number): TargetVerdict => {
     const mine = cells.filter((c) => c.survivor === kind && c.victim === kind && (kind !== 'native' || c.realtime) && c.overshootMs.p99 !== null);
@@ -78,7 +74,7 @@ export function judgeTargets(cells: readonly (CellResult & { label: string })[],
     detail:
       fastSoak === null
         ? ['no fast soak was run']
-        : [`${soakLine(fastSoak)}${fastSoak.minutes < 10 ? ' (shorter than the 10 minutes of the target)' : ''}`, stallSummary(fastSoak), ...stallLines(fastSoak).filter((l) => !l.startsWith('stall: '))],
+        : [`${soakLine(fastSoak)}${fastSoak.minutes < 10 ? ' (shorter than the 10 minutes of the target)' : ''}`, stallSummary(fastSoak), ...deathAndProbeLines(fastSoak)],
   };
   return [p99Target('native', 0.5), p99Target('ts', 5), soakTarget, fastSoakTarget];
 }

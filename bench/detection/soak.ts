@@ -78,7 +78,7 @@ export async function runSoak(kind: TransportKind, timing: Timing, minutes: numb
       const engineStalls: EngineStall[] = during.flatMap((d, i) =>
         d.all('own-stall').map((l) => ({ node: NODES[i]!, mono: l.mono as number, lateMs: l.lateMs as number, cause: l.cause as EngineStall['cause'] })),
       );
-      const stalls = probeRun ? correlate(engineStalls, probeRun) : correlate(engineStalls, { lates: [], steals: [], wakes: [] });
+      const stalls = correlate(engineStalls, probeRun ?? { lates: [], steals: [], wakes: [] });
       const deaths = during.flatMap((d, i) =>
         d.all('peer-dead').map((l) => {
           const mono = l.mono as number;

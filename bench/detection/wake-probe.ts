@@ -113,7 +113,8 @@ export function correlate(stalls: readonly EngineStall[], probe: ProbeRun): Stal
 
 function stealAcross(steals: readonly ProbeSteal[], cpu: number, from: number, to: number): number | null {
   if (cpu < 0) return null;
-  const before = [...steals].reverse().find((s) => s.mono <= from);
+  let before: ProbeSteal | undefined;
+  for (let i = steals.length - 1; i >= 0 && !before; i--) if (steals[i]!.mono <= from) before = steals[i];
   const after = steals.find((s) => s.mono >= to);
   if (!before || !after) return null;
   return (after.ticks[cpu] ?? 0) - (before.ticks[cpu] ?? 0);
