@@ -6,23 +6,17 @@
 // machine is shared): timing is measured in bench/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 import { loadNative } from '../lib/native';
 import { labSkipReason } from './lab/env';
-import { haLogPath, logOf } from './lab/ha-log';
-import { crash, hasVip, heldBy, lsbScript, serviceState, until, VIP } from './lab/ha-cluster';
-import { withLab, type Lab, type LabNode } from './lab/lab';
-import type { LabProcess } from './lab/process';
-
-type Kind = 'native' | 'ts';
+import { logOf } from './lab/ha-log';
+import { crash, hasVip, hbdIn, heldBy, startNode, until, VIP, type ClusterOptions, type Kind } from './lab/ha-cluster';
+import { withLab, type Lab } from './lab/lab';
 
 const skipLab = labSkipReason();
 const nativeMissing = loadNative({ HBD_TRANSPORT: 'auto' }).binding === null && process.env.HBD_REQUIRE_NATIVE !== '1';
 const arpingMissing = process.env.CI !== 'true' && !fs.existsSync('/usr/bin/arping') ? 'arping is not installed (apt-get install iputils-arping)' : null;
-const HBD = path.resolve(__dirname, '..', '..', 'bin', 'hbd');
 
 function skipFor(kinds: Kind[]): string | false {
   if (skipLab) return skipLab;
@@ -31,48 +25,15 @@ function skipFor(kinds: Kind[]): string | false {
   return false;
 }
 
-interface Opts {
-  autoFailback: 'on' | 'off' | 'legacy';
-  keepalive?: string;
-  deadtime?: string;
-}
-
-function haCf(lab: Lab, o: Opts): string {
-  return [
-    'logfile @LOG@',
-    'debug 0',
-    `keepalive ${o.keepalive ?? '100ms'}`,
-    `deadtime ${o.deadtime ?? '1000ms'}`,
-    'warntime 500ms',
-    'initdead 3000ms',
-    'udpport 694',
-    'bcast eth0',
-    `auto_failback ${o.autoFailback}`,
-    'realtime off',
-    `node ${lab.node(1).name}`,
-    `node ${lab.node(2).name}`,
-    '',
-  ].join('\n');
-}
-
-async function startNode(lab: Lab, node: LabNode, kind: Kind, o: Opts): Promise<LabProcess> {
-  const logFile = haLogPath(node);
-  const resourceD = path.join(node.dirs.config, 'resource.d');
-  fs.mkdirSync(resourceD, { recursive: true });
-  // An LSB-style service whose state is a file of this node's own (the namespaces share the file system).
-  fs.writeFileSync(path.join(resourceD, 'websvc'), lsbScript(serviceState(node)), { mode: 0o755 });
-  node.writeConfig({
-    haCf: haCf(lab, o).replace('@LOG@', logFile),
-    authkeys: 'auth 1\n1 sha1 failover-test-secret\n',
-    haresources: `${lab.node(1).name} IPaddr::${VIP}/24/eth0 websvc\n`,
-  });
-  const env = kind === 'native' ? { HBD_TRANSPORT: 'native', HBD_REQUIRE_NATIVE: '1' } : { HBD_TRANSPORT: 'auto', HBD_ADDON_DIR: '/nonexistent-hbd-addon', HBD_REQUIRE_NATIVE: '0' };
-  return node.spawn([...node.hbdArgv('start'), '--no-stderr'], { env, logFile, name: `hbd-${kind}` });
-}
-
-function hbdIn(node: LabNode, args: string[]): { status: number | null; out: string } {
-  const r = spawnSync('ip', ['netns', 'exec', node.ns, process.execPath, HBD, ...args, '--run-dir', node.dirs.run], { encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+/** Both nodes up with the preferred n1 holding; n1 crashed, n2 holding; n1 started again (returned). */
+async function crashAndRestartPreferred(lab: Lab, o: ClusterOptions): Promise<void> {
+  const [n1, n2] = [lab.node(1), lab.node(2)];
+  const p1 = await startNode(lab, n1, 'native', o);
+  await startNode(lab, n2, 'native', o);
+  await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
+  await crash(n1, p1);
+  await until(lab, 'the survivor took over', 15_000, () => heldBy(lab.nodes, n2));
+  await startNode(lab, n1, 'native', o);
 }
 
 const pairings: Array<[string, Kind[]]> = [
@@ -85,12 +46,12 @@ for (const [name, kinds] of pairings) {
   test(`${name}: the preferred node acquires, a killed holder is taken over, auto_failback on brings the group back, SIGTERM hands over at once`, { skip: skipFor(kinds), timeout: 120_000 }, async () => {
     await withLab({ nodes: 2 }, async (lab) => {
       const [n1, n2] = [lab.node(1), lab.node(2)];
-      const o: Opts = { autoFailback: 'on' };
+      const o: ClusterOptions = { autoFailback: 'on' };
       let p1 = await startNode(lab, n1, kinds[0], o);
       const p2 = await startNode(lab, n2, kinds[1], o);
       await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
       assert.match(logOf(n1), /Acquiring resource group: \S+ IPaddr::198\.18\.0\.100\/24\/eth0 websvc/);
-      const status = hbdIn(n1, ['status', '--json']);
+      const status = await hbdIn(n1, ['status', '--json']);
       assert.equal(status.status, 0, status.out);
       const report = JSON.parse(status.out) as { groups: { holder: string | null; state: string }[]; transport: { kind: string } };
       assert.equal(report.groups[0].holder, n1.name);
@@ -126,19 +87,13 @@ for (const [name, kinds] of pairings) {
 test('native+native: auto_failback off keeps the group where it is; hbd standby moves it; a healed partition ends with one holder', { skip: skipFor(['native', 'native']), timeout: 120_000 }, async () => {
   await withLab({ nodes: 2 }, async (lab) => {
     const [n1, n2] = [lab.node(1), lab.node(2)];
-    const o: Opts = { autoFailback: 'off' };
-    let p1 = await startNode(lab, n1, 'native', o);
-    await startNode(lab, n2, 'native', o);
-    await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
-    await crash(n1, p1);
-    await until(lab, 'the survivor took over', 15_000, () => heldBy(lab.nodes, n2));
-    p1 = await startNode(lab, n1, 'native', o);
+    await crashAndRestartPreferred(lab, { autoFailback: 'off' });
     await until(lab, 'the returning node is active', 20_000, () => /Local status now set to: 'active'/.test(logOf(n1)));
     await new Promise((r) => setTimeout(r, 3000));
     assert.ok(await heldBy(lab.nodes, n2), 'auto_failback off: the group stays on the survivor');
 
     // hbd standby on the holder gives the group to the other node.
-    const r = hbdIn(n2, ['standby']);
+    const r = await hbdIn(n2, ['standby']);
     assert.equal(r.status, 0, r.out);
     await until(lab, 'standby handed the group over', 30_000, () => heldBy(lab.nodes, n1));
 
@@ -154,16 +109,10 @@ test('native+native: auto_failback off keeps the group where it is; hbd standby 
 
 test('native+native: auto_failback legacy: ip-request at comm-up gives the returning preferred node its group back; hbd standby is refused', { skip: skipFor(['native', 'native']), timeout: 120_000 }, async () => {
   await withLab({ nodes: 2 }, async (lab) => {
-    const [n1, n2] = [lab.node(1), lab.node(2)];
-    const o: Opts = { autoFailback: 'legacy' };
-    let p1 = await startNode(lab, n1, 'native', o);
-    await startNode(lab, n2, 'native', o);
-    await until(lab, 'the preferred node holds VIP and service', 30_000, () => heldBy(lab.nodes, n1));
-    await crash(n1, p1);
-    await until(lab, 'the survivor took over', 15_000, () => heldBy(lab.nodes, n2));
-    p1 = await startNode(lab, n1, 'native', o);
+    const n1 = lab.node(1);
+    await crashAndRestartPreferred(lab, { autoFailback: 'legacy' });
     await until(lab, 'the returning preferred node asked for its group and got it', 45_000, () => heldBy(lab.nodes, n1));
-    const r = hbdIn(n1, ['standby']);
+    const r = await hbdIn(n1, ['standby']);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /Standby mode only implemented when nice_failback on/);
     await new Promise((res) => setTimeout(res, 2000));
