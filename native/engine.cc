@@ -90,7 +90,8 @@ Engine::Engine(EngineOptions opts, EventSink sink)
       keys_(std::make_unique<KeySet>(opts_.authKeys)),
       statuses_(Peers(opts_.liveness), kStatusHoldMs),
       outbox_(OutboxConfig{ControlIdentity{opts_.liveness.localNode, opts_.uuid, opts_.generation, opts_.ttl}, opts_.wireFormat, opts_.authKeys, opts_.firstSeq,
-                           MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}) {
+                           MsToNanos(std::max(0.0, opts_.maxRexmitDelayMs - 10))}),
+      sentinelLag_(SentinelLag(opts_.liveness)) {
   for (const MediumSpec& spec : opts_.media) media_.push_back(std::make_unique<Medium>(spec, opts_.udpPort));
   lastMediaError_.resize(media_.size());
   reopenAt_.assign(media_.size(), kNever);
@@ -445,7 +446,7 @@ void Engine::Loop(std::vector<EngineEvent>& events) {
   if (now >= nextBeat_) {
     nextBeat_ = NextSlot(t0_, period, now);
     beat = ClaimSlot((now - t0_) / period);  // false: the sentinel sent this one
-    ArmSentinel(nextBeat_ + SentinelLag());
+    ArmSentinel(nextBeat_ + sentinelLag_);
   }
   if ((beat || s.statusNow) && !stallStopped_) SendStatus(s, events);
   FlushOutbox(events);

@@ -66,6 +66,9 @@ struct StartError {
 
 using EventSink = std::function<void(std::vector<EngineEvent>&&)>;
 
+// How long after a beat slot the beat sentinel sends for a late engine thread (engine_sentinel.cc).
+Nanos SentinelLag(const LivenessConfig& c);
+
 class Engine {
  public:
   Engine(EngineOptions opts, EventSink sink);
@@ -140,7 +143,6 @@ class Engine {
 
   // native/engine_sentinel.cc: the beat sentinel on another CPU, for short deadtimes.
   bool WantsSentinel() const;
-  Nanos SentinelLag() const;
   std::optional<SysError> StartSentinel();  // from the engine thread, which it pins
   void RunSentinel();
   void ArmSentinel(Nanos at);  // when the sentinel wakes next, unless re-armed before
@@ -194,6 +196,7 @@ class Engine {
   cpu_set_t sentinelCpus_{};
   Fd sentinelTimer_;  // its wake-up: a beat slot + lag, pushed on by the engine thread's beats
   PiMutex mediaMu_;
+  const Nanos sentinelLag_;  // after a slot, when the sentinel sends for a late engine thread
   std::atomic<int64_t> beatSlot_{0};         // the last beat slot claimed
   std::atomic<int64_t> sentinelBeats_{0};    // statuses the sentinel sent for the engine thread
   int64_t sentinelBeatsAtTimerWake_ = 0;     // engine thread: for the stall's count

@@ -48,7 +48,7 @@ bool Engine::WantsSentinel() const { return opts_.liveness.deadtimeMs - opts_.li
 // each status it sends holds the outbox's lock, and a sentinel whose CPU is taken while it holds
 // that lock stalls the engine thread too; early enough that a stalled sender's gap stays far
 // inside deadtime (at 2ms/10ms: keepalive + 2 ms).
-Nanos Engine::SentinelLag() const { return MsToNanos(std::clamp((opts_.liveness.deadtimeMs - opts_.liveness.keepaliveMs) / 4, 0.5, 5.0)); }
+Nanos SentinelLag(const LivenessConfig& c) { return MsToNanos(std::clamp((c.deadtimeMs - c.keepaliveMs) / 4, 0.5, 5.0)); }
 
 bool Engine::ClaimSlot(int64_t slot) {
   int64_t last = beatSlot_.load(std::memory_order_relaxed);
@@ -69,7 +69,7 @@ std::optional<SysError> Engine::StartSentinel() {
     return SysError{"pthread_setaffinity_np", rc, "the engine thread (the beat sentinel stays off)"};
   }
   sentinelCpus_ = sentinelCpus;
-  ArmSentinel(t0_ + MsToNanos(opts_.liveness.keepaliveMs) + SentinelLag());
+  ArmSentinel(t0_ + MsToNanos(opts_.liveness.keepaliveMs) + sentinelLag_);
   sentinel_ = std::thread(&Engine::RunSentinel, this);
   return std::nullopt;
 }
@@ -95,7 +95,6 @@ void Engine::RunSentinel() {
   // were reported by the engine thread, which asked for the same.
   if (opts_.realtime) MakeThreadRealtime(opts_.rtprio);
   const Nanos period = MsToNanos(opts_.liveness.keepaliveMs);
-  const Nanos lag = SentinelLag();
   std::deque<std::string> sending;
   // The engine thread pushes this timer one slot on with every beat it passes (Loop), so while it
   // is on time the sentinel never wakes: it costs one timerfd_settime per beat, no wake-up.
@@ -103,7 +102,7 @@ void Engine::RunSentinel() {
     uint64_t expirations;
     if (read(sentinelTimer_.get(), &expirations, sizeof expirations) < 0 && errno == EINTR) continue;
     if (stopping_.load()) break;
-    const int64_t due = (MonoNanos() - lag - t0_) / period;  // the latest slot past its lag
+    const int64_t due = (MonoNanos() - sentinelLag_ - t0_) / period;  // the latest slot past its lag
     if (!stallStopped_.load() && ClaimSlot(due)) {
       Settings s;
       {
@@ -123,7 +122,7 @@ void Engine::RunSentinel() {
         sentinelBeats_.fetch_add(1, std::memory_order_relaxed);
       }
     }
-    ArmSentinel(t0_ + (due + 1) * period + lag);
+    ArmSentinel(t0_ + (due + 1) * period + sentinelLag_);
   }
 }
 
