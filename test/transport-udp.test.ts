@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { MediumError } from '../lib/transport/media-ts';
+import { raiseAutogroup } from '../lib/transport/thread-priority';
 import { createUdpTransport } from '../lib/transport/udp';
 import type { Transport, TransportEvent, TransportOptions } from '../lib/transport/types';
 import { addControlFields, statusMessage } from '../lib/wire/builders';
@@ -461,5 +462,32 @@ test("realtime on: the packet core thread alone runs at nice -20 and the process
   } finally {
     // The autogroup belongs to this test process, not to the transport: put it back for the tests after.
     if (autogroup !== null && autogroupNice() !== autogroup) fs.writeFileSync('/proc/self/autogroup', String(autogroup));
+  }
+});
+
+test('raiseAutogroup: nothing to raise with autogroups off or in the root task group (empty file, whose write the kernel refuses); a refusal names its file and errno', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbd-autogroup-'));
+  try {
+    const files = { enabled: path.join(dir, 'enabled'), autogroup: path.join(dir, 'autogroup') };
+    fs.writeFileSync(files.enabled, '1\n');
+    fs.writeFileSync(files.autogroup, ''); // what a process of PID 1's session reads
+    assert.equal(raiseAutogroup(files), null);
+    assert.equal(fs.readFileSync(files.autogroup, 'latin1'), '', 'no write was tried');
+    fs.writeFileSync(files.enabled, '0\n');
+    fs.writeFileSync(files.autogroup, '/autogroup-7 nice 0\n');
+    assert.equal(raiseAutogroup(files), null);
+    assert.equal(fs.readFileSync(files.autogroup, 'latin1'), '/autogroup-7 nice 0\n', 'autogroups off: untouched');
+    fs.writeFileSync(files.enabled, '1\n');
+    assert.equal(raiseAutogroup(files), null);
+    assert.equal(fs.readFileSync(files.autogroup, 'latin1'), '-20');
+    const gone = { ...files, autogroup: path.join(dir, 'no-such-dir', 'autogroup') };
+    assert.equal(raiseAutogroup(gone), null, 'no autogroup file: a kernel without them');
+    // A file that reads as something and refuses every write, root or not (EINVAL, or EACCES at open).
+    const refused = raiseAutogroup({ ...files, autogroup: '/proc/self/stat' });
+    assert.ok(refused && refused.syscall === 'write' && /^(EINVAL|EACCES)$/.test(refused.errno), JSON.stringify(refused));
+    assert.ok(refused.message.includes(`(/proc/self/stat: ${refused.errno}; `), refused.message);
+    assert.equal(/needs CAP_SYS_NICE/.test(refused.message), refused.errno === 'EACCES', 'only a permission error blames the capability');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -41,20 +41,27 @@ export function raiseThreadPriority(): PriorityRefusal | null {
  * 54 % of the time and the kernel dropped 43-68 % of the datagrams; with the processes' autogroups
  * at nice −20 as well, they waited 21 % and nothing was dropped. So `realtime on` raises this
  * process's autogroup too (/proc/self/autogroup), as heartbeat's realtime raises its whole process
- * (SCHED_RR, which autogroups do not govern). Null when done, or when there is no autogroup to raise.
+ * (SCHED_RR, which autogroups do not govern). Null when done, or when there is no autogroup to raise:
+ * autogroups off, or this process in the root task group. The kernel shows the latter as an empty
+ * /proc/self/autogroup and refuses a write to it with EINVAL (sched_group_set_shares on the root
+ * group): that is every process of a session nobody started with setsid(), such as children of a
+ * PID 1 that never calls it. Nice then already applies across all such processes. The paths are
+ * parameters for the tests.
  */
-export function raiseAutogroup(): PriorityRefusal | null {
+export function raiseAutogroup(files = { enabled: '/proc/sys/kernel/sched_autogroup_enabled', autogroup: '/proc/self/autogroup' }): PriorityRefusal | null {
   try {
-    if (fs.readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'latin1').trim() !== '1') return null;
+    if (fs.readFileSync(files.enabled, 'latin1').trim() !== '1') return null;
+    if (fs.readFileSync(files.autogroup, 'latin1').trim() === '') return null;
   } catch {
     return null; // a kernel without autogroups: nice applies across the machine
   }
   try {
-    fs.writeFileSync('/proc/self/autogroup', String(os.constants.priority.PRIORITY_HIGHEST));
+    fs.writeFileSync(files.autogroup, String(os.constants.priority.PRIORITY_HIGHEST));
     return null;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const errno = err.code ?? 'EUNKNOWN';
-    return { syscall: 'write', errno, message: `realtime: cannot raise this process's autogroup to nice ${os.constants.priority.PRIORITY_HIGHEST} (/proc/self/autogroup: ${errno}; needs CAP_SYS_NICE); other sessions' busy processes share the CPU equally with the packet core` };
+    const why = errno === 'EPERM' || errno === 'EACCES' ? 'needs CAP_SYS_NICE' : err.message;
+    return { syscall: 'write', errno, message: `realtime: cannot raise this process's autogroup to nice ${os.constants.priority.PRIORITY_HIGHEST} (${files.autogroup}: ${errno}; ${why}); other sessions' busy processes share the CPU equally with the packet core` };
   }
 }
