@@ -29,6 +29,7 @@ import { Logger } from './log/logger';
 import type { Level } from './log/levels';
 import type { MetricsAddress } from './metrics/address';
 import { GapTracker } from './metrics/gaps';
+import { sampleProcess } from './metrics/process';
 import { classifyAuthFailure, MetricsRecorder } from './metrics/recorder';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
@@ -418,6 +419,7 @@ export class Daemon {
         takeovers: [...this.executor.takeovers],
       },
       parameters: configParameters(this.cfg),
+      process: sampleProcess(),
     };
   }
 

@@ -10,6 +10,7 @@ import { parseHaCf } from '../lib/config/hacf';
 import { parseMetricsAddress } from '../lib/metrics/address';
 import { serveMetrics } from '../lib/metrics/endpoint';
 import { GapTracker } from '../lib/metrics/gaps';
+import { sampleProcess } from '../lib/metrics/process';
 import { Histogram } from '../lib/metrics/histogram';
 import { AUTH_FAILURE_REASONS, classifyAuthFailure, MetricsRecorder } from '../lib/metrics/recorder';
 import { CONTENT_TYPE } from '../lib/metrics/render';
@@ -166,6 +167,13 @@ test('the endpoint is scraped: states, counters, histograms, in the text format'
     assert.equal(v('hbd_resource_action_duration_seconds_count{resource="httpd",op="start"}'), 2);
     assert.equal(v('hbd_resource_action_failures_total{resource="httpd",op="start"}'), 1);
     assert.equal(v('hbd_resource_action_failures_total{resource="IPaddr::198.18.0.10",op="start"}'), 0);
+    assert.equal(v('process_resident_memory_bytes'), 58 * 1048576);
+    assert.equal(v('process_cpu_seconds_total'), 12.25);
+    assert.equal(v('process_open_fds'), 31);
+    assert.equal(v('process_threads'), 9);
+    assert.equal(v('nodejs_heap_space_size_total_bytes{space="old_space"}'), 8 * 1048576);
+    assert.equal(v('nodejs_heap_space_size_used_bytes{space="new_space"}'), 524288);
+    assert.equal(v('nodejs_external_memory_bytes'), 2 * 1048576);
 
     // Each scrape is fresh: a status change shows at once.
     report = { ...report, nodes: report.nodes.map((n) => (n.name === 'node2' ? { ...n, status: 'active' as const } : n)) };
@@ -238,7 +246,7 @@ test('the README metrics table lists exactly the families a scrape shows, with t
   for (const line of text.slice(at).split('\n').slice(3)) {
     if (!line.startsWith('|')) break;
     const [names, type] = line.split('|').slice(1, 3);
-    for (const m of names.matchAll(/`(hbd_[a-z_]+)`/g)) documented.set(m[1], type.trim());
+    for (const m of names.matchAll(/`((?:hbd|process|nodejs)_[a-z_]+)`/g)) documented.set(m[1], type.trim());
   }
   const ep = await serveMetrics({ host: '127.0.0.1', port: 0 }, () => sampleReport(), () => undefined);
   try {
@@ -248,4 +256,17 @@ test('the README metrics table lists exactly the families a scrape shows, with t
   } finally {
     await ep.server.close();
   }
+});
+
+test("the process sample: this process's RSS, threads and descriptors from /proc, V8's spaces from V8", () => {
+  const p = sampleProcess();
+  const status = fs.readFileSync('/proc/self/status', 'latin1');
+  assert.ok(p.rssBytes > 10 * 1048576 && p.rssBytes % 1024 === 0, String(p.rssBytes));
+  assert.ok(Math.abs(p.threads - Number(/^Threads:\s+(\d+)/m.exec(status)![1])) <= 2, String(p.threads));
+  assert.ok(p.openFds >= 3 && Math.abs(p.openFds - fs.readdirSync('/proc/self/fd').length) <= 1, String(p.openFds));
+  assert.ok(p.cpuSeconds > 0);
+  const spaces = new Map(p.heapSpaces.map((h) => [h.name, h]));
+  for (const name of ['new_space', 'old_space', 'code_space']) assert.ok(spaces.has(name), `${name} in ${[...spaces.keys()].join(', ')}`);
+  for (const h of p.heapSpaces) assert.ok(h.usedBytes <= h.sizeBytes, JSON.stringify(h));
+  assert.ok(p.externalBytes >= p.arrayBuffersBytes);
 });

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 
 import { call, ControlClientError } from '../control/client';
-import type { Counters, NodeReport, StatusAnswer } from '../control/types';
+import type { Counters, NodeReport, ProcessReport, StatusAnswer } from '../control/types';
 import { talk, processIo, type Io } from './control';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, withRunDir } from './options';
 
@@ -130,6 +130,19 @@ function countersText(c: Counters): string[] {
   return lines;
 }
 
+function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+function processText(p: ProcessReport): string[] {
+  const size = p.heapSpaces.reduce((a, h) => a + h.sizeBytes, 0);
+  const used = p.heapSpaces.reduce((a, h) => a + h.usedBytes, 0);
+  return [
+    `  rss ${mb(p.rssBytes)}; JavaScript heap ${mb(used)} live of ${mb(size)} committed; external ${mb(p.externalBytes)}`,
+    `  cpu ${p.cpuSeconds.toFixed(1)} s; threads ${p.threads}; open descriptors ${p.openFds}`,
+  ];
+}
+
 export function formatStatus(s: StatusAnswer, now: number): string {
   const lines = [
     `hbd ${s.version} on ${s.localNode}: pid ${s.pid}, running since ${iso(s.startedAt)} (${ago(now - s.startedAt)})`,
@@ -150,5 +163,6 @@ export function formatStatus(s: StatusAnswer, now: number): string {
   }
   lines.push('', 'counters:', ...countersText(s.counters));
   lines.push(`  control requests ${s.control.requests}, bad ${s.control.badRequests}, refused connections ${s.control.refusedConnections}`);
+  lines.push('', 'process:', ...processText(s.process));
   return `${lines.join('\n')}\n`;
 }

@@ -65,6 +65,21 @@ export interface Counters {
   readonly takeovers: readonly TakeoverReport[];
 }
 
+/** The daemon process's own usage at the moment of the report (lib/metrics/process.ts). */
+export interface ProcessReport {
+  /** VmRSS. */
+  readonly rssBytes: number;
+  /** User plus system CPU time since start. */
+  readonly cpuSeconds: number;
+  readonly threads: number;
+  readonly openFds: number;
+  /** V8's heap spaces: committed size and the part live objects use. */
+  readonly heapSpaces: readonly { readonly name: string; readonly sizeBytes: number; readonly usedBytes: number }[];
+  /** Memory of C++ objects tied to JavaScript ones (Buffers among them), and of ArrayBuffers alone. */
+  readonly externalBytes: number;
+  readonly arrayBuffersBytes: number;
+}
+
 export interface StatusReport {
   readonly version: string;
   readonly pid: number;
@@ -85,6 +100,7 @@ export interface StatusReport {
    * `<n>ms`, plus `hbversion`). configParameters() in lib/control/parameters.ts builds it.
    */
   readonly parameters: Readonly<Record<string, string>>;
+  readonly process: ProcessReport;
 }
 
 /** The answer to standby / takeover: heartbeat only logs the outcome; hbd also returns it. */

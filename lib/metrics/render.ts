@@ -93,5 +93,18 @@ export function renderMetrics(r: StatusReport, rec: MetricsRecorder): string {
   for (const s of series) x.histogram('hbd_resource_action_duration_seconds', { resource: s.resource, op: s.op }, s.durations);
   x.family('hbd_resource_action_failures_total', 'counter', 'resource actions that failed');
   for (const s of series) x.sample('hbd_resource_action_failures_total', { resource: s.resource, op: s.op }, s.failures);
+
+  // The process's own usage, under the names Prometheus client libraries give them (process_*,
+  // nodejs_*), so existing dashboards and leak alerts apply.
+  const p = r.process;
+  x.family('process_resident_memory_bytes', 'gauge', 'resident set size (VmRSS)').sample('process_resident_memory_bytes', {}, p.rssBytes);
+  x.family('process_cpu_seconds_total', 'counter', 'user and system CPU time').sample('process_cpu_seconds_total', {}, p.cpuSeconds);
+  x.family('process_open_fds', 'gauge', 'open file descriptors').sample('process_open_fds', {}, p.openFds);
+  x.family('process_threads', 'gauge', 'threads of the process').sample('process_threads', {}, p.threads);
+  x.family('nodejs_heap_space_size_total_bytes', 'gauge', "V8 heap space size committed");
+  for (const h of p.heapSpaces) x.sample('nodejs_heap_space_size_total_bytes', { space: h.name }, h.sizeBytes);
+  x.family('nodejs_heap_space_size_used_bytes', 'gauge', 'V8 heap space size used by live objects');
+  for (const h of p.heapSpaces) x.sample('nodejs_heap_space_size_used_bytes', { space: h.name }, h.usedBytes);
+  x.family('nodejs_external_memory_bytes', 'gauge', 'memory of C++ objects bound to JavaScript objects').sample('nodejs_external_memory_bytes', {}, p.externalBytes);
   return x.text();
 }

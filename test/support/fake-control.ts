@@ -24,6 +24,10 @@ export function sampleReport(over: Partial<StatusReport> = {}): StatusReport {
     transport: { kind: 'native', reason: 'the native addon loaded' },
     counters: { packetsIn: 1200, packetsOut: 1100, authFailures: 3, lateHeartbeats: 2, largestGapMs: 2870, takeovers: [{ from: 'node2', at: T0 + 60_000, durationMs: 812 }] },
     parameters: { hbversion: '3.0.6', keepalive: '1000ms', deadtime: '5000ms' },
+    process: {
+      rssBytes: 58 * 1048576, cpuSeconds: 12.25, threads: 9, openFds: 31, externalBytes: 2 * 1048576, arrayBuffersBytes: 1048576,
+      heapSpaces: [{ name: 'new_space', sizeBytes: 1048576, usedBytes: 524288 }, { name: 'old_space', sizeBytes: 8 * 1048576, usedBytes: 6 * 1048576 }],
+    },
     ...over,
   };
 }
