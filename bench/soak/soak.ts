@@ -2,10 +2,13 @@
 // auto_failback off. Every `intervalMs` the group is moved: `hbd standby` on the holder or `hbd
 // takeover` on the node after it; each such failover is checked — within `failoverBoundMs` exactly one other
 // node holds both the VIP and the service, and nobody else holds either. Every `sampleMs` each
-// daemon's RSS (VmRSS), threads and open descriptors are read from /proc. Used by
+// daemon's RSS (VmRSS), anonymous memory, threads and open descriptors are read from /proc, and
+// V8's heap spaces from its `hbd status --json`, so that a growing RSS shows where it grows. Used by
 // bench/soak/run.ts (20 minutes and more) and test/soak.test.ts (1 minute).
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
+import type { StatusReport } from '../../lib/control/types';
 import { heldBy, hbdIn, holders, procUsage, soleHolder, startNode, until, type ClusterOptions } from '../../test/lab/ha-cluster';
 import { withLab } from '../../test/lab/lab';
 import type { LabNode } from '../../test/lab/lab';
@@ -16,13 +19,26 @@ export interface SoakOptions {
   intervalMs: number;
   sampleMs: number;
   failoverBoundMs: number;
+  /** NODE_OPTIONS for the daemons ('' for none). */
+  nodeOptions?: string;
   /** Called after every sample (progress output). */
   onSample?: (s: Sample) => void;
 }
 
+export interface NodeSample {
+  node: string;
+  rssKb: number;
+  threads: number;
+  fds: number;
+  /** Anonymous (private, not file-backed) memory, from /proc/PID/smaps_rollup. */
+  anonKb: number;
+  /** V8's heap spaces as `hbd status --json` reports them, kB committed and used; absent when it did not answer. */
+  heap?: Record<string, { sizeKb: number; usedKb: number }>;
+}
+
 export interface Sample {
   atS: number;
-  nodes: { node: string; rssKb: number; threads: number; fds: number }[];
+  nodes: NodeSample[];
 }
 
 export interface Failover {
@@ -62,17 +78,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   return withLab({ nodes: 3 }, async (lab) => {
     const nodes = lab.nodes;
     const procs: LabProcess[] = [];
-    for (const n of nodes) procs.push(await startNode(lab, n, 'native', CLUSTER));
+    const env = o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {};
+    for (const n of nodes) procs.push(await startNode(lab, n, 'native', CLUSTER, { env }));
     await until(lab, 'n1 holds the group', 40_000, () => heldBy(nodes, nodes[0]));
     const started = Date.now();
     const samples: Sample[] = [];
     const failovers: Failover[] = [];
-    const sample = (): void => {
-      const s: Sample = { atS: Math.round((Date.now() - started) / 1000), nodes: nodes.map((n, i) => ({ node: n.name, ...procUsage(procs[i].pid) })) };
+    const sample = async (): Promise<void> => {
+      const s: Sample = { atS: Math.round((Date.now() - started) / 1000), nodes: await Promise.all(nodes.map((n, i) => nodeSample(n, procs[i].pid))) };
       samples.push(s);
       o.onSample?.(s);
     };
-    sample();
+    await sample();
     let nextSample = Date.now() + o.sampleMs;
     while (Date.now() - started < o.durationMs) {
       const from = (await soleHolder(nodes)) ?? nodes[0];
@@ -99,13 +116,25 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       for (const p of procs) if (!p.running) throw new Error(`${p.name} exited during the soak`);
       while (Date.now() < t0 + o.intervalMs) await sleep(100);
       if (Date.now() >= nextSample) {
-        sample();
+        await sample();
         nextSample += o.sampleMs;
       }
     }
-    sample();
+    await sample();
     return summarise(samples, failovers, started);
   });
+}
+
+/** Where a node's memory is: /proc for the kernel's view, the daemon's own status for V8's. */
+async function nodeSample(n: LabNode, pid: number): Promise<NodeSample> {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+  const s: NodeSample = { node: n.name, ...procUsage(pid), anonKb: Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? NaN) };
+  const r = await hbdIn(n, ['status', '--json']);
+  if (r.status === 0) {
+    const report = JSON.parse(r.out) as StatusReport;
+    s.heap = Object.fromEntries(report.process.heapSpaces.map((h) => [h.name, { sizeKb: Math.round(h.sizeBytes / 1024), usedKb: Math.round(h.usedBytes / 1024) }]));
+  }
+  return s;
 }
 
 /** The node that alone holds VIP and service, other than `from`, once it does (null after bound). */
