@@ -392,6 +392,27 @@ test('auto_failback off: the returning node stays quiet; legacy: it asks with ip
   }
 });
 
+test('legacy: comm up before a heard peer\'s first status: our groups are asked for once its status is known, from it when active, granted to ourselves when dead', () => {
+  // A restarted node can hear the running peer's ack or repnodes first, and reach comm-up before its
+  // status beat: counting it as not active would grant us a group it holds (found in the lab).
+  for (const then of ['active', 'dead'] as const) {
+    const s = new Solo(config({ autoFailback: 'legacy' }));
+    s.in({ type: 'comm-up' });
+    s.loop();
+    assert.deepEqual(s.sends(), [], then);
+    assert.ok(s.logs().includes("info: hbd: communication is up before the first status of bob; asking for our resources once it is known"), s.logs().join('\n'));
+    s.in({ type: 'node-status', node: 'bob', status: then, previous: 'init', message: null });
+    s.loop();
+    if (then === 'active') {
+      assert.deepEqual(s.sends(), [`t=ip-request ipaddr=${A.key}`]);
+      assert.deepEqual(s.ops(), []);
+    } else {
+      assert.ok(s.sends().includes(`t=ip-request-resp dest=alice ipaddr=${A.key} weown=yes ok=OK`), s.sends().join('\n'));
+      assert.ok(s.ops().some((o) => o.startsWith(`start ${A.key} `)), s.ops().join('\n'));
+    }
+  }
+});
+
 test('legacy: rc.d/ip-request gives up a held group before answering weown=yes, answers weown=no otherwise', () => {
   const s = settledAlice('legacy');
   s.from('bob', msg(['t', 'ip-request'], ['ipaddr', A.key]));

@@ -99,6 +99,13 @@ export class ResourcePolicy {
   private readonly groups = new Map<string, Group>();
   private phase: Phase = 'init';
   private commUp = false;
+  /**
+   * Legacy: comm came up before a heard peer's first status (its first packet to a restarted node
+   * can be an ack or a repnodes, the status beat follows within a keepalive). Our groups are asked
+   * for once every peer's status is known: counted as not active, a running peer that holds them
+   * would keep them while we granted them to ourselves — held twice.
+   */
+  private askAfterStatus = false;
   /** heartbeat's procinfo->i_hold_resources: what we claim, as the protocol's bits. */
   private claim = NO_RSC;
   private going: Going = 'not';
@@ -269,6 +276,9 @@ export class ResourcePolicy {
     if (this.nice) {
       out.push({ type: 'send', message: startingMessage() });
       this.phase = 'starting';
+    } else if (this.statusUnknown().length > 0) {
+      this.askAfterStatus = true;
+      log(out, 'info', `hbd: communication is up before the first status of ${this.statusUnknown().join(', ')}; asking for our resources once it is known`);
     } else {
       this.reqOurResources(false, out);
     }
@@ -281,7 +291,13 @@ export class ResourcePolicy {
    * `ip-request-resp dest=<us>` when alone or in nice_failback mode, else asked from the current
    * holder with `ip-request`. The groups start when our own grant comes back (rc.d/ip-request-resp).
    */
+  /** Peers heard (comm-up waits for every peer to be heard or dead) but whose status has not come yet. */
+  private statusUnknown(): string[] {
+    return [...this.peers.values()].filter((p) => p.status === 'init').map((p) => p.name);
+  }
+
   private reqOurResources(getThemAnyway: boolean, out: Out): void {
+    this.askAfterStatus = false;
     if (this.shutdown !== 'none') return;
     const ours = this.cfg.groups.filter((g) => g.node === this.me);
     if (this.nice && !getThemAnyway && !this.multi) {
@@ -331,6 +347,7 @@ export class ResourcePolicy {
     if (!p) return; // ping nodes hold no groups
     const heardBefore = p.heard;
     p.status = status;
+    if (this.askAfterStatus && this.statusUnknown().length === 0) this.reqOurResources(false, out);
     if (status !== 'dead') {
       p.heard = true;
       if (!isUp(previous)) p.gone = false;
