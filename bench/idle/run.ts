@@ -4,9 +4,9 @@
 //   resources) in the netns lab, then the same with --before's tree when given, then two heartbeat
 //   3.0.6 (test/lab/heartbeat.ts) with the same ha.cf. Each pair settles until both nodes said
 //   "Local status now set to: 'active'" plus 10 s (start-up work, hbd's 5 s start-up deadtime bump
-//   and V8's tiering are over by then), then utime+stime of every process of each node's
-//   process group (heartbeat forks its media readers and writers) is read from /proc over --seconds,
-//   as % of one core.
+//   and V8's tiering are over by then), then the run time of every thread of every process of
+//   each node's process group (heartbeat forks its media readers and writers) is read from
+//   /proc/…/schedstat (ns) over --seconds, as % of one core, in total and by thread name.
 // sudo node dist/bench/idle/run.js [--seconds S] [--before OTHER_TREE] [--out FILE]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,7 +25,6 @@ const KEEPALIVES = [
 ] as const;
 type Timing = (typeof KEEPALIVES)[number];
 const ACTIVE = /Local status now set to: 'active'/;
-const TICKS = 100; // USER_HZ
 const SETTLE_MS = 10_000;
 
 interface Options {
@@ -50,36 +49,58 @@ function haCf(lab: Lab, t: Timing): string {
   return [`keepalive ${t.keepalive}`, `deadtime ${t.deadtime}`, `warntime ${t.warntime}`, `initdead ${t.initdead}`, 'udpport 694', 'bcast eth0', 'auto_failback on', 'realtime off', ...lab.nodes.map((n) => `node ${n.name}`), ''].join('\n');
 }
 
-/** utime + stime of every live process in process group `pgid`, in ticks. */
-function groupTicks(pgid: number): number {
-  let ticks = 0;
+/**
+ * CPU time of every thread of every live process in process group `pgid`: tid → [thread name, ns].
+ * From /proc/PID/task/TID/schedstat, whose first field is the scheduler's exact run time in ns
+ * (sched_info); utime+stime come in 10 ms ticks, which over a minute at 2 s keepalive is about
+ * the whole quantity measured (0.017 % a tick) and cannot tell which thread spent it.
+ */
+function groupRuntime(pgid: number): Map<number, [string, number]> {
+  const threads = new Map<number, [string, number]>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
     try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue; // pgrp
+      for (const tid of fs.readdirSync(`/proc/${entry}/task`)) {
+        const ns = Number(fs.readFileSync(`/proc/${entry}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+        threads.set(Number(tid), [fs.readFileSync(`/proc/${entry}/task/${tid}/comm`, 'latin1').trim(), ns]);
+      }
     } catch {
       continue; // exited meanwhile
     }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]); // pgrp, utime, stime
   }
-  return ticks;
+  return threads;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(procs: readonly LabProcess[], seconds: number): Promise<number[]> {
-  await Promise.all(procs.map((p) => p.waitFor(ACTIVE, 60_000)));
-  await sleep(SETTLE_MS);
-  const before = procs.map((p) => groupTicks(p.pid));
-  const t0 = Date.now();
-  await sleep(seconds * 1000);
-  const elapsed = (Date.now() - t0) / 1000;
-  return procs.map((p, k) => Number((((groupTicks(p.pid) - before[k]!) / TICKS / elapsed) * 100).toFixed(3)));
+interface NodeCpu {
+  /** % of one core over the window. */
+  cpuPct: number;
+  /** The same by thread name (threads of one name summed), largest first. */
+  threads: Record<string, number>;
 }
 
-async function hbdPair(root: string, t: Timing, seconds: number): Promise<number[]> {
+async function measure(procs: readonly LabProcess[], seconds: number): Promise<NodeCpu[]> {
+  await Promise.all(procs.map((p) => p.waitFor(ACTIVE, 60_000)));
+  await sleep(SETTLE_MS);
+  const before = procs.map((p) => groupRuntime(p.pid));
+  const t0 = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  const after = procs.map((p) => groupRuntime(p.pid));
+  const elapsedNs = Number(process.hrtime.bigint() - t0);
+  const pct = (ns: number) => Number(((ns / elapsedNs) * 100).toFixed(4));
+  return after.map((threads, k) => {
+    const byName = new Map<string, number>();
+    // A thread started during the window counts from zero; one that ended is lost (none do here).
+    for (const [tid, [name, ns]] of threads) byName.set(name, (byName.get(name) ?? 0) + ns - (before[k]!.get(tid)?.[1] ?? 0));
+    const total = [...byName.values()].reduce((a, b) => a + b, 0);
+    return { cpuPct: pct(total), threads: Object.fromEntries([...byName].sort((a, b) => b[1] - a[1]).map(([n, ns]) => [n, pct(ns)])) };
+  });
+}
+
+async function hbdPair(root: string, t: Timing, seconds: number): Promise<NodeCpu[]> {
   return withLab({ nodes: 2 }, async (lab) => {
     const start = (node: LabNode) => {
       const logFile = path.join(node.dirs.logs, 'ha-log');
@@ -98,7 +119,7 @@ async function hbdPair(root: string, t: Timing, seconds: number): Promise<number
   });
 }
 
-async function heartbeatPair(t: Timing, seconds: number): Promise<number[]> {
+async function heartbeatPair(t: Timing, seconds: number): Promise<NodeCpu[]> {
   return withLab({ nodes: 2 }, async (lab) => {
     const procs: LabProcess[] = [];
     try {
@@ -115,17 +136,18 @@ async function main(): Promise<void> {
   const skip = labSkipReason() ?? heartbeatSkipReason();
   if (skip) throw new Error(`bench/idle needs the netns lab and heartbeat 3.0.6: ${skip}`);
   const loadBefore = os.loadavg();
-  const rows: { keepalive: string; subject: string; cpuPct: number[] }[] = [];
+  const rows: { keepalive: string; subject: string; cpuPct: number[]; threads: Record<string, number>[] }[] = [];
   for (const t of KEEPALIVES) {
-    const subjects: [string, () => Promise<number[]>][] = [
+    const subjects: [string, () => Promise<NodeCpu[]>][] = [
       ['hbd (this tree)', () => hbdPair(repoRoot, t, o.seconds)],
-      ...(o.before ? [[`hbd (${o.before})`, () => hbdPair(o.before!, t, o.seconds)] as [string, () => Promise<number[]>]] : []),
+      ...(o.before ? [[`hbd (${o.before})`, () => hbdPair(o.before!, t, o.seconds)] as [string, () => Promise<NodeCpu[]>]] : []),
       ['heartbeat 3.0.6', () => heartbeatPair(t, o.seconds)],
     ];
     for (const [subject, run] of subjects) {
-      const cpuPct = await run();
-      rows.push({ keepalive: t.keepalive, subject, cpuPct });
-      process.stdout.write(`keepalive ${t.keepalive}: ${subject}: CPU per node ${cpuPct.map((c) => `${c} %`).join(', ')}\n`);
+      const nodes = await run();
+      rows.push({ keepalive: t.keepalive, subject, cpuPct: nodes.map((n) => n.cpuPct), threads: nodes.map((n) => n.threads) });
+      const top = (n: NodeCpu) => Object.entries(n.threads).slice(0, 3).map(([name, p]) => `${name} ${p}`).join(', ');
+      process.stdout.write(`keepalive ${t.keepalive}: ${subject}: CPU per node ${nodes.map((n) => `${n.cpuPct} % (${top(n)})`).join('; ')}\n`);
     }
   }
   const record = { date: new Date().toISOString(), seconds: o.seconds, settleSeconds: SETTLE_MS / 1000, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavgBefore: loadBefore, loadavgAfter: os.loadavg(), node: process.version, shared: 'other helpers ran lab tests meanwhile' }, rows };
