@@ -7,7 +7,7 @@
 //   and V8's tiering are over by then), then the run time of every thread of every process of
 //   each node's process group (heartbeat forks its media readers and writers) is read from
 //   /proc/…/schedstat (ns) over --seconds, as % of one core, in total and by thread name.
-// sudo node dist/bench/idle/run.js [--seconds S] [--before OTHER_TREE] [--out FILE]
+// sudo node dist/bench/idle/run.js [--seconds S] [--before OTHER_TREE] [--keepalive 10ms|2000ms] [--out FILE]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -30,17 +30,20 @@ const SETTLE_MS = 10_000;
 interface Options {
   seconds: number;
   before: string | null;
+  /** Only this keepalive's cells (10ms or 2000ms); null for both. */
+  keepalive: string | null;
   out: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { seconds: 60, before: null, out: path.join(repoRoot, 'bench', 'results', 'idle.json') };
+  const o: Options = { seconds: 60, before: null, keepalive: null, out: path.join(repoRoot, 'bench', 'results', 'idle.json') };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--seconds' && Number(value) >= 5) o.seconds = Number(value);
     else if (flag === '--before' && value) o.before = path.resolve(value);
+    else if (flag === '--keepalive' && KEEPALIVES.some((k) => k.keepalive === value)) o.keepalive = value!;
     else if (flag === '--out' && value) o.out = path.resolve(value);
-    else throw new Error(`bench/idle: bad argument ${flag ?? ''} ${value ?? ''}: expected --seconds S (at least 5), --before DIR, --out FILE`);
+    else throw new Error(`bench/idle: bad argument ${flag ?? ''} ${value ?? ''}: expected --seconds S (at least 5), --before DIR, --keepalive ${KEEPALIVES.map((k) => k.keepalive).join('|')}, --out FILE`);
   }
   return o;
 }
@@ -50,21 +53,22 @@ function haCf(lab: Lab, t: Timing): string {
 }
 
 /**
- * CPU time of every thread of every live process in process group `pgid`: tid → [thread name, ns].
+ * CPU time of every thread of every live process in process group `pgid`: tid → [thread name, ns,
+ * times it ran (about its wake-ups)].
  * From /proc/PID/task/TID/schedstat, whose first field is the scheduler's exact run time in ns
  * (sched_info); utime+stime come in 10 ms ticks, which over a minute at 2 s keepalive is about
  * the whole quantity measured (0.017 % a tick) and cannot tell which thread spent it.
  */
-function groupRuntime(pgid: number): Map<number, [string, number]> {
-  const threads = new Map<number, [string, number]>();
+function groupRuntime(pgid: number): Map<number, [string, number, number]> {
+  const threads = new Map<number, [string, number, number]>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue; // pgrp
       for (const tid of fs.readdirSync(`/proc/${entry}/task`)) {
-        const ns = Number(fs.readFileSync(`/proc/${entry}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-        threads.set(Number(tid), [fs.readFileSync(`/proc/${entry}/task/${tid}/comm`, 'latin1').trim(), ns]);
+        const [ns, , runs] = fs.readFileSync(`/proc/${entry}/task/${tid}/schedstat`, 'latin1').split(' ').map(Number);
+        threads.set(Number(tid), [fs.readFileSync(`/proc/${entry}/task/${tid}/comm`, 'latin1').trim(), ns!, runs!]);
       }
     } catch {
       continue; // exited meanwhile
@@ -80,6 +84,8 @@ interface NodeCpu {
   cpuPct: number;
   /** The same by thread name (threads of one name summed), largest first. */
   threads: Record<string, number>;
+  /** How often each of those ran, per second: its wake-ups. */
+  runsPerS: Record<string, number>;
 }
 
 async function measure(procs: readonly LabProcess[], seconds: number): Promise<NodeCpu[]> {
@@ -92,11 +98,19 @@ async function measure(procs: readonly LabProcess[], seconds: number): Promise<N
   const elapsedNs = Number(process.hrtime.bigint() - t0);
   const pct = (ns: number) => Number(((ns / elapsedNs) * 100).toFixed(4));
   return after.map((threads, k) => {
-    const byName = new Map<string, number>();
+    const byName = new Map<string, [number, number]>();
     // A thread started during the window counts from zero; one that ended is lost (none do here).
-    for (const [tid, [name, ns]] of threads) byName.set(name, (byName.get(name) ?? 0) + ns - (before[k]!.get(tid)?.[1] ?? 0));
-    const total = [...byName.values()].reduce((a, b) => a + b, 0);
-    return { cpuPct: pct(total), threads: Object.fromEntries([...byName].sort((a, b) => b[1] - a[1]).map(([n, ns]) => [n, pct(ns)])) };
+    for (const [tid, [name, ns, runs]] of threads) {
+      const [, ns0, runs0] = before[k]!.get(tid) ?? ['', 0, 0];
+      const sum = byName.get(name) ?? [0, 0];
+      byName.set(name, [sum[0] + ns - ns0, sum[1] + runs - runs0]);
+    }
+    const sorted = [...byName].sort((a, b) => b[1][0] - a[1][0]);
+    return {
+      cpuPct: pct(sorted.reduce((a, [, [ns]]) => a + ns, 0)),
+      threads: Object.fromEntries(sorted.map(([n, [ns]]) => [n, pct(ns)])),
+      runsPerS: Object.fromEntries(sorted.map(([n, [, runs]]) => [n, Number(((runs * 1e9) / elapsedNs).toFixed(2))])),
+    };
   });
 }
 
@@ -136,8 +150,8 @@ async function main(): Promise<void> {
   const skip = labSkipReason() ?? heartbeatSkipReason();
   if (skip) throw new Error(`bench/idle needs the netns lab and heartbeat 3.0.6: ${skip}`);
   const loadBefore = os.loadavg();
-  const rows: { keepalive: string; subject: string; cpuPct: number[]; threads: Record<string, number>[] }[] = [];
-  for (const t of KEEPALIVES) {
+  const rows: { keepalive: string; subject: string; cpuPct: number[]; threads: Record<string, number>[]; runsPerS: Record<string, number>[] }[] = [];
+  for (const t of KEEPALIVES.filter((k) => o.keepalive === null || k.keepalive === o.keepalive)) {
     const subjects: [string, () => Promise<NodeCpu[]>][] = [
       ['hbd (this tree)', () => hbdPair(repoRoot, t, o.seconds)],
       ...(o.before ? [[`hbd (${o.before})`, () => hbdPair(o.before!, t, o.seconds)] as [string, () => Promise<NodeCpu[]>]] : []),
@@ -145,9 +159,9 @@ async function main(): Promise<void> {
     ];
     for (const [subject, run] of subjects) {
       const nodes = await run();
-      rows.push({ keepalive: t.keepalive, subject, cpuPct: nodes.map((n) => n.cpuPct), threads: nodes.map((n) => n.threads) });
-      const top = (n: NodeCpu) => Object.entries(n.threads).slice(0, 3).map(([name, p]) => `${name} ${p}`).join(', ');
-      process.stdout.write(`keepalive ${t.keepalive}: ${subject}: CPU per node ${nodes.map((n) => `${n.cpuPct} % (${top(n)})`).join('; ')}\n`);
+      rows.push({ keepalive: t.keepalive, subject, cpuPct: nodes.map((n) => n.cpuPct), threads: nodes.map((n) => n.threads), runsPerS: nodes.map((n) => n.runsPerS) });
+      const top = (n: NodeCpu) => Object.entries(n.threads).slice(0, 3).map(([name, p]) => `${name} ${p} %, ${n.runsPerS[name]} runs/s`).join('; ');
+      process.stdout.write(`keepalive ${t.keepalive}: ${subject}: CPU per node ${nodes.map((n) => `${n.cpuPct} % (${top(n)})`).join(' | ')}\n`);
     }
   }
   const record = { date: new Date().toISOString(), seconds: o.seconds, settleSeconds: SETTLE_MS / 1000, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavgBefore: loadBefore, loadavgAfter: os.loadavg(), node: process.version, shared: 'other helpers ran lab tests meanwhile' }, rows };

@@ -45,11 +45,13 @@ export type LivenessTrackerConstructor = new (cfg: LivenessConfig, startMono: nu
  * stall limit and the watchdog interval, so a quarter of the shorter one keeps a live event loop
  * well clear of both (a wedged one is still caught within the limit plus a quarter) without a
  * timer per keepalive: at keepalive 10 ms a 10 ms interval cost more CPU than the beats. Capped at
- * 1 s so that the load average the statuses carry (refreshed at each check-in) stays current.
+ * 5 s so that the load average the statuses carry (refreshed at each check-in) stays current: the
+ * kernel recomputes it only every 5 s (LOAD_FREQ), so a shorter cap bought nothing but wake-ups,
+ * and at keepalive 2 s those were most of the main thread's idle CPU (bench/idle).
  */
 export function checkInIntervalMs(opts: Pick<TransportOptions, 'stallLimitMs' | 'watchdog'>): number {
   const limit = Math.min(opts.stallLimitMs, opts.watchdog?.intervalMs ?? Infinity);
-  return Math.max(1, Math.min(limit / 4, 1000));
+  return Math.max(1, Math.min(limit / 4, 5000));
 }
 
 function requireBinding(): NativeBinding {
