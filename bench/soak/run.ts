@@ -3,9 +3,9 @@
 // RSS, threads and descriptors; see soak.ts for what is checked. Appends the run to
 // bench/results/soak.json (--out FILE) and exits 1 when a failover went wrong.
 //
-//   npm run bench:soak -- [--minutes N] [--interval-seconds S] [--node-options "FLAGS"] [--out FILE]
+//   npm run bench:soak -- [--minutes N] [--interval-seconds S] [--node-flags "FLAGS"] [--out FILE]
 //
-// --node-options is NODE_OPTIONS for the daemons (e.g. V8 heap flags), to compare memory settings.
+// --node-flags are node's command-line flags for the daemons (e.g. V8 heap flags), to compare memory settings.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,20 +18,20 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 interface Options {
   minutes: number;
   intervalS: number;
-  nodeOptions: string;
+  nodeFlags: string[];
   out: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { minutes: 20, intervalS: 4, nodeOptions: '', out: path.join(repoRoot, 'bench', 'results', 'soak.json') };
+  const o: Options = { minutes: 20, intervalS: 4, nodeFlags: [], out: path.join(repoRoot, 'bench', 'results', 'soak.json') };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     const n = Number(value);
     if (flag === '--minutes' && n > 0 && n <= 24 * 60) o.minutes = n;
     else if (flag === '--interval-seconds' && n >= 1 && n <= 600) o.intervalS = n;
-    else if (flag === '--node-options' && value !== undefined) o.nodeOptions = value;
+    else if (flag === '--node-flags' && value !== undefined) o.nodeFlags = value.split(/\s+/).filter(Boolean);
     else if (flag === '--out' && value) o.out = path.resolve(value);
-    else throw new Error(`bench/soak: bad argument ${flag ?? ''} ${value ?? ''}: expected --minutes N (0–1440), --interval-seconds S (1–600), --node-options "FLAGS", --out FILE`);
+    else throw new Error(`bench/soak: bad argument ${flag ?? ''} ${value ?? ''}: expected --minutes N (0–1440), --interval-seconds S (1–600), --node-flags "FLAGS", --out FILE`);
   }
   return o;
 }
@@ -46,13 +46,13 @@ async function main(): Promise<number> {
     intervalMs: o.intervalS * 1000,
     sampleMs: 10_000,
     failoverBoundMs: 20_000,
-    nodeOptions: o.nodeOptions,
+    nodeFlags: o.nodeFlags,
     onSample: (s) => console.error(`${s.atS}s ${s.nodes.map((n) => `${n.node} rss ${(n.rssKb / 1024).toFixed(1)} MB anon ${(n.anonKb / 1024).toFixed(1)} heap ${n.heap ? (Object.values(n.heap).reduce((a, h) => a + h.sizeKb, 0) / 1024).toFixed(1) : '?'} thr ${n.threads} fd ${n.fds}`).join(' | ')}`),
   });
   const run = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', node: process.version, loadavgBefore: loadBefore.map((l) => Math.round(l * 100) / 100), loadavgAfter: result.loadavg, shared: 'the machine was shared with other helpers running lab tests' },
-    settings: { minutes: o.minutes, intervalSeconds: o.intervalS, keepalive: '100ms', deadtime: '2000ms', nodes: 3, transport: 'native', nodeOptions: o.nodeOptions },
+    settings: { minutes: o.minutes, intervalSeconds: o.intervalS, keepalive: '100ms', deadtime: '2000ms', nodes: 3, transport: 'native', nodeFlags: o.nodeFlags },
     ...result,
   };
   const file = fs.existsSync(o.out) ? (JSON.parse(fs.readFileSync(o.out, 'utf8')) as { runs: unknown[] }) : { benchmark: 'hbd soak: 3 nodes, failover every few seconds; RSS, threads, fds per daemon', runs: [] as unknown[] };

@@ -19,8 +19,8 @@ export interface SoakOptions {
   intervalMs: number;
   sampleMs: number;
   failoverBoundMs: number;
-  /** NODE_OPTIONS for the daemons ('' for none). */
-  nodeOptions?: string;
+  /** node command-line flags for the daemons (e.g. V8 heap flags). */
+  nodeFlags?: string[];
   /** Called after every sample (progress output). */
   onSample?: (s: Sample) => void;
 }
@@ -78,8 +78,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   return withLab({ nodes: 3 }, async (lab) => {
     const nodes = lab.nodes;
     const procs: LabProcess[] = [];
-    const env = o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {};
-    for (const n of nodes) procs.push(await startNode(lab, n, 'native', CLUSTER, { env }));
+    for (const n of nodes) procs.push(await startNode(lab, n, 'native', CLUSTER, { nodeFlags: o.nodeFlags ?? [] }));
     await until(lab, 'n1 holds the group', 40_000, () => heldBy(nodes, nodes[0]));
     const started = Date.now();
     const samples: Sample[] = [];

@@ -97,11 +97,13 @@ export function hbdEnv(kind: Kind): NodeJS.ProcessEnv {
 
 /**
  * Starts `hbd start` on node (configured first). `wrap` goes before the program (e.g. `env
- * LD_PRELOAD=…`, `unshare --mount …`); `env` is added to its environment.
+ * LD_PRELOAD=…`, `unshare --mount …`); `nodeFlags` go to node before the script (V8 flags, which
+ * NODE_OPTIONS mostly refuses); `env` is added to its environment.
  */
-export async function startNode(lab: Lab, node: LabNode, kind: Kind, o: ClusterOptions, more: { wrap?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<LabProcess> {
+export async function startNode(lab: Lab, node: LabNode, kind: Kind, o: ClusterOptions, more: { wrap?: string[]; nodeFlags?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<LabProcess> {
   configure(lab, node, o);
-  return node.spawn([...(more.wrap ?? []), ...node.hbdArgv('start'), '--no-stderr'], { env: { ...hbdEnv(kind), ...more.env }, logFile: haLogPath(node), name: `hbd-${kind}` });
+  const [nodeBin, ...script] = node.hbdArgv('start');
+  return node.spawn([...(more.wrap ?? []), nodeBin!, ...(more.nodeFlags ?? []), ...script, '--no-stderr'], { env: { ...hbdEnv(kind), ...more.env }, logFile: haLogPath(node), name: `hbd-${kind}` });
 }
 
 export async function hasVip(node: LabNode): Promise<boolean> {
