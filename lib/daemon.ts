@@ -34,6 +34,7 @@ import { classifyAuthFailure, MetricsRecorder } from './metrics/recorder';
 import { Membership, type MembershipAction } from './membership/membership';
 import { loadNative } from './native';
 import { nextGeneration } from './state/generation';
+import { HEAP_TRIM_DEFAULTS, HeapTrimmer } from './service/heap-trim';
 import { ensurePrivateDir, RUN_DIR_MODE, STATE_DIR_MODE } from './state/private-dir';
 import { loadOrCreateUuid } from './state/uuid';
 import { monoNowMs } from './transport/clock';
@@ -188,6 +189,8 @@ export class Daemon {
   private readonly gaps: GapTracker;
   /** The native engine's handles are unref'd; this keeps the process alive until stop(). */
   private alive: NodeJS.Timeout | null = null;
+  /** Runs a full collection when failovers have left enough garbage (lib/service/heap-trim.ts). */
+  private readonly heapTrim = new HeapTrimmer(HEAP_TRIM_DEFAULTS);
   private executor!: ResourceExecutor;
   private policy!: ResourcePolicy;
   private control: ControlServer | null = null;
@@ -333,6 +336,7 @@ export class Daemon {
       throw e;
     }
     d.alive = setInterval(() => undefined, 1 << 30);
+    d.heapTrim.start();
     for (const m of cfg.media) log.info(mediumStartedText(m, cfg.udpPort));
     try {
       d.control = await ControlServer.listen({ runDir: opts.runDir, handler: d.controlHandler(), log: (level, text) => d.log.log(level, text) });
@@ -509,6 +513,7 @@ export class Daemon {
       if (this.membershipTimer) clearTimeout(this.membershipTimer);
       if (this.authFailTimer) clearTimeout(this.authFailTimer);
       if (this.alive) clearInterval(this.alive);
+      this.heapTrim.stop();
       await this.transport.stop();
       if (!orderly) await this.releaseAll();
       await this.control?.close();
