@@ -27,7 +27,7 @@ function positiveNumber(what: string, integer: boolean): (text: string) => numbe
 
 export function register(program: Command): void {
   const cmd = new Command('status')
-    .description('show the running daemon: nodes, links, resource groups, transport, counters')
+    .description('show the running daemon: nodes, links, resource groups, transport, counters, its own memory and CPU')
     .option('--json', 'print the daemon\'s status report as one JSON document')
     .option('-w, --watch', 'refresh the view on the terminal every second until Ctrl-C')
     .option('--interval <seconds>', 'with --watch: seconds between refreshes', positiveNumber('--interval', false), 1)
