@@ -276,14 +276,21 @@ export class ResourcePolicy {
     if (this.nice) {
       out.push({ type: 'send', message: startingMessage() });
       this.phase = 'starting';
-    } else if (this.statusUnknown().length > 0) {
-      this.askAfterStatus = true;
-      log(out, 'info', `hbd: communication is up before the first status of ${this.statusUnknown().join(', ')}; asking for our resources once it is known`);
     } else {
-      this.reqOurResources(false, out);
+      const unknown = this.statusUnknown();
+      if (unknown.length === 0) this.reqOurResources(false, out);
+      else {
+        this.askAfterStatus = true;
+        log(out, 'info', `hbd: communication is up before the first status of ${unknown.join(', ')}; asking for our resources once it is known`);
+      }
     }
     // A peer whose shutdone came before our comm-up: its takeover was left until now.
     for (const p of this.peers.values()) if (p.gone && isUp(p.status)) this.takeoverFromNode(p, out);
+  }
+
+  /** Peers heard (comm-up waits for every peer to be heard or dead) but whose status has not come yet. */
+  private statusUnknown(): string[] {
+    return [...this.peers.values()].filter((p) => p.status === 'init').map((p) => p.name);
   }
 
   /**
@@ -291,11 +298,6 @@ export class ResourcePolicy {
    * `ip-request-resp dest=<us>` when alone or in nice_failback mode, else asked from the current
    * holder with `ip-request`. The groups start when our own grant comes back (rc.d/ip-request-resp).
    */
-  /** Peers heard (comm-up waits for every peer to be heard or dead) but whose status has not come yet. */
-  private statusUnknown(): string[] {
-    return [...this.peers.values()].filter((p) => p.status === 'init').map((p) => p.name);
-  }
-
   private reqOurResources(getThemAnyway: boolean, out: Out): void {
     this.askAfterStatus = false;
     if (this.shutdown !== 'none') return;

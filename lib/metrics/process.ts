@@ -7,8 +7,8 @@ import * as v8 from 'node:v8';
 
 import type { ProcessReport } from '../control/types';
 
-/** `Name:\tvalue` of /proc/self/status (proc(5)); NaN when absent. */
-function statusField(text: string, name: string): number {
+/** `Name:\tvalue` of a /proc/PID/status text (proc(5)); NaN when absent. */
+export function statusField(text: string, name: string): number {
   const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { statusField } from '../../lib/metrics/process';
 import { haLogPath, logOf } from './ha-log';
 import type { Lab, LabNode } from './lab';
 import type { LabProcess } from './process';
@@ -186,6 +187,5 @@ export function hbdIn(node: LabNode, args: string[]): Promise<{ status: number |
 /** VmRSS (kB), threads and open descriptors of a process, from /proc. */
 export function procUsage(pid: number): { rssKb: number; threads: number; fds: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssKb: field('VmRSS'), threads: field('Threads'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
+  return { rssKb: statusField(status, 'VmRSS'), threads: statusField(status, 'Threads'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
 }
