@@ -8,7 +8,7 @@
 // So the daemon checks V8's own counters every `intervalMs` (no allocation, microseconds) and runs
 // one full collection when the old generation's used size has grown by `thresholdBytes` since the
 // last one. An idle daemon allocates too little to ever reach it, so idle CPU is unchanged; under
-// constant failovers it costs one ~5–10 ms collection every few minutes, on the JavaScript thread
+// constant failovers it costs one full collection every few minutes, on the JavaScript thread
 // only: the packet core beats on its own thread (native) or worker (TS).
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
